@@ -1,0 +1,67 @@
+import type { AccountStatus, License, Presence, UserStatus } from './licenses.js';
+
+export interface Account {
+  id: string;
+  name: string;
+  status: AccountStatus;
+  apiCredentialsEnabled: boolean;
+  accessTokenLifetimeSeconds: number;
+  apiRateLimitPerMinute: number;
+  /** Optional cap on tokens issued per minute for the account; null = no cap. */
+  tokenRateLimitPerMinute: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface User {
+  id: string;
+  accountId: string;
+  email: string;
+  name: string;
+  license: License;
+  status: UserStatus;
+  skills: string[];
+  presence: Presence;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type CredentialLevel = 'user' | 'account';
+
+/** An API credential as anyone may see it: never the secret or its hash. */
+export interface Credential {
+  id: string;
+  accountId: string;
+  name: string;
+  clientId: string;
+  scopes: string[];
+  level: CredentialLevel;
+  ownerUserId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastUsedAt: string | null;
+}
+
+/** What the token endpoint needs to authenticate a client and decide on its request. */
+export interface ClientRecord {
+  credentialId: string;
+  clientId: string;
+  accountId: string;
+  level: CredentialLevel;
+  scopes: string[];
+  secretHash: string;
+  previousSecretHash: string | null;
+  previousSecretExpiresAt: number | null;
+  account: { status: AccountStatus; apiCredentialsEnabled: boolean; accessTokenLifetimeSeconds: number; tokenRateLimitPerMinute: number | null };
+  owner: { id: string; status: UserStatus; license: License } | null;
+}
+
+export interface AuditEvent {
+  id: string;
+  accountId: string | null;
+  at: string;
+  actor: { id: string | null; email: string | null };
+  action: string;
+  target: { type: string; id: string | null; name: string | null };
+  changes: Record<string, unknown>;
+}

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import type { AccountStatus, License, UserStatus } from '../domain/licenses.js';
+import type { ClientRecord, Credential, CredentialLevel } from '../domain/model.js';
+import { recordChange } from './changes.js';
+import type { ApiCredentialsTable, Database } from './schema.js';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(Number(ms)).toISOString());
+
+export function toCredential(row: Selectable<ApiCredentialsTable>): Credential {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    clientId: row.client_id,
+    scopes: row.scopes === '' ? [] : row.scopes.split(' '),
+    level: row.level as CredentialLevel,
+    ownerUserId: row.owner_user_id,
+    createdAt: iso(row.created_at) as string,
+    updatedAt: iso(row.updated_at) as string,
+    lastUsedAt: iso(row.last_used_at),
+  };
+}
+
+export interface NewCredential {
+  accountId: string;
+  level: CredentialLevel;
+  ownerUserId: string | null;
+  name: string;
+  clientId: string;
+  secretHash: string;
+  scopes: string[];
+}
+
+export interface CredentialChanges {
+  name?: string;
+  scopes?: string[];
+}
+
+export class CredentialRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(input: NewCredential, db: Kysely<Database> = this.db): Promise<Credential> {
+    const now = Date.now();
+    const row = {
+      id: randomUUID(),
+      account_id: input.accountId,
+      level: input.level,
+      owner_user_id: input.ownerUserId,
+      name: input.name,
+      client_id: input.clientId,
+      secret_hash: input.secretHash,
+      previous_secret_hash: null,
+      previous_secret_expires_at: null,
+      scopes: input.scopes.join(' '),
+      created_at: now,
+      updated_at: now,
+      last_used_at: null,
+    };
+    await db.insertInto('api_credentials').values(row).execute();
+    await recordChange(db, 'credential', input.clientId);
+    return toCredential(row);
+  }
+
+  async get(id: string, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
+    const row = await db.selectFrom('api_credentials').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toCredential(row) : undefined;
+  }
+
+  async listByAccount(accountId: string, filter: { ownerUserId?: string; level?: CredentialLevel } = {}, db: Kysely<Database> = this.db): Promise<Credential[]> {
+    let q = db.selectFrom('api_credentials').selectAll().where('account_id', '=', accountId);
+    if (filter.ownerUserId !== undefined) q = q.where('owner_user_id', '=', filter.ownerUserId);
+    if (filter.level !== undefined) q = q.where('level', '=', filter.level);
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id').execute();
+    return rows.map(toCredential);
+  }
+
+  /** Everything the token endpoint needs about a client, in one query. */
+  async findClient(clientId: string, db: Kysely<Database> = this.db): Promise<ClientRecord | undefined> {
+    const row = await db
+      .selectFrom('api_credentials as c')
+      .innerJoin('accounts as a', 'a.id', 'c.account_id')
+      .leftJoin('users as u', 'u.id', 'c.owner_user_id')
+      .select([
+        'c.id as credential_id',
+        'c.client_id',
+        'c.account_id',
+        'c.level',
+        'c.scopes',
+        'c.secret_hash',
+        'c.previous_secret_hash',
+        'c.previous_secret_expires_at',
+        'a.status as account_status',
+        'a.api_credentials_enabled',
+        'a.access_token_lifetime_seconds',
+        'a.token_rate_limit_per_minute',
+        'u.id as owner_id',
+        'u.status as owner_status',
+        'u.license as owner_license',
+      ])
+      .where('c.client_id', '=', clientId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      credentialId: row.credential_id,
+      clientId: row.client_id,
+      accountId: row.account_id,
+      level: row.level as CredentialLevel,
+      scopes: row.scopes === '' ? [] : row.scopes.split(' '),
+      secretHash: row.secret_hash,
+      previousSecretHash: row.previous_secret_hash,
+      previousSecretExpiresAt: row.previous_secret_expires_at === null ? null : Number(row.previous_secret_expires_at),
+      account: {
+        status: row.account_status as AccountStatus,
+        apiCredentialsEnabled: row.api_credentials_enabled === 1,
+        accessTokenLifetimeSeconds: row.access_token_lifetime_seconds,
+        tokenRateLimitPerMinute: row.token_rate_limit_per_minute,
+      },
+      owner:
+        row.owner_id === null || row.owner_status === null || row.owner_license === null
+          ? null
+          : { id: row.owner_id, status: row.owner_status as UserStatus, license: row.owner_license as License },
+    };
+  }
+
+  async update(id: string, changes: CredentialChanges, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
+    const set: Partial<ApiCredentialsTable> = { updated_at: Date.now() };
+    if (changes.name !== undefined) set.name = changes.name;
+    if (changes.scopes !== undefined) set.scopes = changes.scopes.join(' ');
+    const result = await db.updateTable('api_credentials').set(set).where('id', '=', id).executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) return undefined;
+    const updated = await this.get(id, db);
+    if (updated) await recordChange(db, 'credential', updated.clientId);
+    return updated;
+  }
+
+  /** Replace the secret; the old one keeps working until graceUntil (epoch ms) when given. */
+  async replaceSecret(id: string, secretHash: string, graceUntil: number | null, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
+    const current = await db.selectFrom('api_credentials').select(['secret_hash', 'client_id']).where('id', '=', id).executeTakeFirst();
+    if (!current) return undefined;
+    await db
+      .updateTable('api_credentials')
+      .set({
+        secret_hash: secretHash,
+        previous_secret_hash: graceUntil === null ? null : current.secret_hash,
+        previous_secret_expires_at: graceUntil,
+        updated_at: Date.now(),
+      })
+      .where('id', '=', id)
+      .execute();
+    await recordChange(db, 'credential', current.client_id);
+    return this.get(id, db);
+  }
+
+  async delete(id: string, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
+    const existing = await this.get(id, db);
+    if (!existing) return undefined;
+    await db.deleteFrom('api_credentials').where('id', '=', id).execute();
+    await recordChange(db, 'credential', existing.clientId);
+    return existing;
+  }
+
+  /** Batched lastUsedAt writes from the token endpoint; not a change that caches care about. */
+  async touchLastUsed(entries: ReadonlyMap<string, number>, db: Kysely<Database> = this.db): Promise<void> {
+    if (entries.size === 0) return;
+    await db.transaction().execute(async (trx) => {
+      for (const [clientId, at] of entries) {
+        await trx.updateTable('api_credentials').set({ last_used_at: at }).where('client_id', '=', clientId).execute();
+      }
+    });
+  }
+}

@@ -1,0 +1,125 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import type { Dialect } from './db.js';
+
+/**
+ * The migrations, the same for both dialects. Column types are chosen to mean the same thing in
+ * SQLite and PostgreSQL: text ids, bigint epoch-millisecond times, integer 0/1 flags.
+ */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  const autoId = dialect === 'postgres' ? 'bigserial' : 'integer';
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('accounts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('api_credentials_enabled', 'integer', (c) => c.notNull())
+          .addColumn('access_token_lifetime_seconds', 'integer', (c) => c.notNull())
+          .addColumn('api_rate_limit_per_minute', 'integer', (c) => c.notNull())
+          .addColumn('token_rate_limit_per_minute', 'integer')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('users')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('email', 'text', (c) => c.notNull().unique())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('license', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('password_hash', 'text')
+          .addColumn('skills', 'text', (c) => c.notNull())
+          .addColumn('presence', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('users_account_idx').on('users').column('account_id').execute();
+        await db.schema
+          .createTable('api_credentials')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('level', 'text', (c) => c.notNull())
+          .addColumn('owner_user_id', 'text', (c) => c.references('users.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text', (c) => c.notNull().unique())
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('previous_secret_hash', 'text')
+          .addColumn('previous_secret_expires_at', 'bigint')
+          .addColumn('scopes', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_used_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('api_credentials_account_idx').on('api_credentials').column('account_id').execute();
+        await db.schema.createIndex('api_credentials_owner_idx').on('api_credentials').column('owner_user_id').execute();
+        await db.schema
+          .createTable('signing_keys')
+          .addColumn('kid', 'text', (c) => c.primaryKey())
+          .addColumn('alg', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('public_jwk', 'text', (c) => c.notNull())
+          .addColumn('certificate', 'text', (c) => c.notNull())
+          .addColumn('x5t', 'text', (c) => c.notNull())
+          .addColumn('private_key_enc', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('activated_at', 'bigint')
+          .addColumn('retired_at', 'bigint')
+          .addColumn('publish_until', 'bigint')
+          .execute();
+        await db.schema
+          .createTable('audit_events')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text')
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('actor_user_id', 'text')
+          .addColumn('actor_email', 'text')
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target_type', 'text', (c) => c.notNull())
+          .addColumn('target_id', 'text')
+          .addColumn('target_name', 'text')
+          .addColumn('changes', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('audit_events_account_at_idx').on('audit_events').columns(['account_id', 'at']).execute();
+        await db.schema
+          .createTable('changes')
+          .addColumn('id', autoId, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('ref', 'text', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('changes_at_idx').on('changes').column('at').execute();
+      },
+      async down(db: Kysely<unknown>) {
+        for (const t of ['changes', 'audit_events', 'signing_keys', 'api_credentials', 'users', 'accounts']) {
+          await db.schema.dropTable(t).ifExists().execute();
+        }
+      },
+    },
+  };
+}
+
+class InlineProvider implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations(this.dialect);
+  }
+}
+
+export interface MigrationOutcome {
+  applied: string[];
+}
+
+export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Promise<MigrationOutcome> {
+  const migrator = new Migrator({ db, provider: new InlineProvider(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}
+
+export { sql };

@@ -1,0 +1,95 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** Times are epoch milliseconds in both dialects (bigint in PostgreSQL, integer in SQLite). */
+type Millis = number;
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  status: string;
+  api_credentials_enabled: number;
+  access_token_lifetime_seconds: number;
+  api_rate_limit_per_minute: number;
+  token_rate_limit_per_minute: number | null;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface UsersTable {
+  id: string;
+  account_id: string;
+  email: string;
+  name: string;
+  license: string;
+  status: string;
+  password_hash: string | null;
+  /** JSON array of skill names. */
+  skills: string;
+  presence: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface ApiCredentialsTable {
+  id: string;
+  account_id: string;
+  level: string;
+  owner_user_id: string | null;
+  name: string;
+  client_id: string;
+  secret_hash: string;
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: Millis | null;
+  /** Space-separated scope values. */
+  scopes: string;
+  created_at: Millis;
+  updated_at: Millis;
+  last_used_at: Millis | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  /** next (published, not yet signing), active (signing), retired (published until publish_until). */
+  state: string;
+  public_jwk: string;
+  /** Base64 DER of the self-signed X.509 certificate. */
+  certificate: string;
+  x5t: string;
+  /** AES-256-GCM ciphertext of the PKCS#8 private key. */
+  private_key_enc: string;
+  created_at: Millis;
+  activated_at: Millis | null;
+  retired_at: Millis | null;
+  publish_until: Millis | null;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  account_id: string | null;
+  at: Millis;
+  actor_user_id: string | null;
+  actor_email: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  target_name: string | null;
+  /** JSON object describing the change (never a secret). */
+  changes: string;
+}
+
+export interface ChangesTable {
+  id: Generated<number>;
+  kind: string;
+  ref: string;
+  at: ColumnType<Millis, Millis, never>;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  users: UsersTable;
+  api_credentials: ApiCredentialsTable;
+  signing_keys: SigningKeysTable;
+  audit_events: AuditEventsTable;
+  changes: ChangesTable;
+}

@@ -1,0 +1,67 @@
+import type { Kysely } from 'kysely';
+import { AccountRepository } from './accounts.js';
+import { AuditRepository } from './audit.js';
+import { CredentialRepository } from './credentials.js';
+import { type ConnectOptions, type Dialect, type StoreConnection, connect, ping } from './db.js';
+import { migrateToLatest } from './migrations.js';
+import type { Database } from './schema.js';
+import { SigningKeyRepository } from './signing-keys.js';
+import { UserRepository } from './users.js';
+
+/** The store: one connection and its repositories. Writes that belong together use transaction(). */
+export class Store {
+  readonly accounts: AccountRepository;
+  readonly users: UserRepository;
+  readonly credentials: CredentialRepository;
+  readonly keys: SigningKeyRepository;
+  readonly audit: AuditRepository;
+
+  private constructor(private readonly connection: StoreConnection) {
+    const db = connection.db;
+    this.accounts = new AccountRepository(db);
+    this.users = new UserRepository(db);
+    this.credentials = new CredentialRepository(db);
+    this.keys = new SigningKeyRepository(db);
+    this.audit = new AuditRepository(db);
+  }
+
+  static async open(options: ConnectOptions, { migrate = true } = {}): Promise<Store> {
+    const connection = await connect(options);
+    const store = new Store(connection);
+    try {
+      if (migrate) await store.migrate();
+    } catch (err) {
+      await connection.close();
+      throw err;
+    }
+    return store;
+  }
+
+  get db(): Kysely<Database> {
+    return this.connection.db;
+  }
+
+  get dialect(): Dialect {
+    return this.connection.dialect;
+  }
+
+  get location(): string {
+    return this.connection.location;
+  }
+
+  async migrate(): Promise<string[]> {
+    return (await migrateToLatest(this.connection.db as Kysely<unknown>, this.connection.dialect)).applied;
+  }
+
+  transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.connection.db.transaction().execute(fn);
+  }
+
+  ping(): Promise<void> {
+    return ping(this.connection.db);
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+}
