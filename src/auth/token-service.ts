@@ -1,0 +1,148 @@
+import { randomUUID, sign } from 'node:crypto';
+import {
+  InvalidClientError,
+  InvalidRequestError,
+  InvalidScopeError,
+  TemporarilyUnavailableError,
+  UnsupportedGrantTypeError,
+} from '../domain/errors.js';
+import type { ClientRecord } from '../domain/model.js';
+import { clientMayGetTokens, decideTokenScopes } from '../domain/policy.js';
+import type { ClientCache } from './client-cache.js';
+import type { FailureLimiter } from './failure-limiter.js';
+import { mediaType, parseBasicAuthorization, parseForm } from './form.js';
+import type { KeySet } from './signing-keys.js';
+import type { LastUsedRecorder } from './last-used.js';
+import type { SecretHasher } from './secrets.js';
+
+export interface TokenRequest {
+  contentType: string | undefined;
+  authorization: string | undefined;
+  body: string;
+  ip: string;
+}
+
+export interface IssuedToken {
+  accessToken: string;
+  expiresIn: number;
+  scope: string;
+  clientId: string;
+  accountId: string;
+}
+
+/** A stored hash that no secret matches, so unknown clients cost what known ones do. */
+const ABSENT_CLIENT_HASH = 'h1$' + 'A'.repeat(43);
+
+export interface TokenServiceOptions {
+  issuer: string;
+  audience: string;
+  region: string;
+  keys: KeySet;
+  clients: ClientCache;
+  hasher: SecretHasher;
+  failures: FailureLimiter;
+  lastUsed: LastUsedRecorder;
+  onIssued?: (token: IssuedToken) => void;
+}
+
+/**
+ * The client-credentials grant, as one pipeline: parse the request, authenticate the client,
+ * decide the scope, sign. Every failure is a typed OAuthError; nothing here does I/O in steady
+ * state (the client comes from the cache, the key from memory).
+ */
+export class TokenService {
+  constructor(private readonly o: TokenServiceOptions) {}
+
+  async issue(request: TokenRequest): Promise<IssuedToken> {
+    if (mediaType(request.contentType) !== 'application/x-www-form-urlencoded') {
+      throw new InvalidRequestError('The request body must be application/x-www-form-urlencoded');
+    }
+    const params = parseForm(request.body);
+    let usedBasic = false;
+    let clientId = params.get('client_id');
+    let clientSecret = params.get('client_secret');
+    if (request.authorization !== undefined && request.authorization !== '') {
+      const basic = parseBasicAuthorization(request.authorization);
+      if (basic === 'not-basic') {
+        throw new InvalidRequestError('Unsupported Authorization scheme: use HTTP Basic (client_secret_basic) or client_secret in the body (client_secret_post)');
+      }
+      if (clientSecret !== undefined) {
+        throw new InvalidRequestError('Use one client authentication method: HTTP Basic or client_secret in the body, not both');
+      }
+      if (clientId !== undefined && clientId !== basic.clientId) {
+        throw new InvalidRequestError('client_id in the body does not match the client of the Authorization header');
+      }
+      usedBasic = true;
+      clientId = basic.clientId;
+      clientSecret = basic.clientSecret;
+    }
+
+    const grantType = params.get('grant_type');
+    if (grantType === undefined || grantType === '') throw new InvalidRequestError('The grant_type parameter is required');
+    if (grantType !== 'client_credentials') {
+      throw new UnsupportedGrantTypeError(`The grant type ${/^[\x21-\x7e]{1,64}$/.test(grantType) ? grantType : '(given)'} is not supported; use client_credentials`);
+    }
+
+    if (!clientId) throw new InvalidClientError('Client authentication is required: send client_id and client_secret', usedBasic);
+
+    const ipKey = `ip:${request.ip}`;
+    const clientKey = `client:${clientId}`;
+    const wait = Math.max(this.o.failures.retryAfter(ipKey), this.o.failures.retryAfter(clientKey));
+    if (wait > 0) throw new TemporarilyUnavailableError('Too many failed client authentications; try again later', wait);
+
+    const client = await this.o.clients.get(clientId);
+    if (!this.secretMatches(client, clientSecret ?? '')) {
+      this.o.failures.recordFailure(ipKey);
+      this.o.failures.recordFailure(clientKey);
+      throw new InvalidClientError('Client authentication failed', usedBasic);
+    }
+    const record = client as ClientRecord;
+
+    const allowed = clientMayGetTokens({ level: record.level, scopes: record.scopes, account: record.account, owner: record.owner });
+    if (!allowed.ok) throw new InvalidClientError(allowed.message, usedBasic);
+
+    const scopes = decideTokenScopes({ level: record.level, scopes: record.scopes, account: record.account, owner: record.owner }, params.get('scope'));
+    if (!scopes.ok) throw new InvalidScopeError(scopes.message);
+
+    const now = Date.now();
+    const token = this.sign(record, scopes.scopes.join(' '), now);
+    this.o.lastUsed.record(record.clientId, now);
+    this.o.onIssued?.(token);
+    return token;
+  }
+
+  private secretMatches(client: ClientRecord | null, secret: string): boolean {
+    if (!client) {
+      this.o.hasher.matches(secret, ABSENT_CLIENT_HASH);
+      return false;
+    }
+    if (this.o.hasher.matches(secret, client.secretHash)) return true;
+    if (client.previousSecretHash !== null && client.previousSecretExpiresAt !== null && client.previousSecretExpiresAt > Date.now()) {
+      return this.o.hasher.matches(secret, client.previousSecretHash);
+    }
+    return false;
+  }
+
+  private sign(client: ClientRecord, scope: string, nowMs: number): IssuedToken {
+    const key = this.o.keys.signingKey();
+    const iat = Math.floor(nowMs / 1000);
+    const expiresIn = client.account.accessTokenLifetimeSeconds;
+    const claims: Record<string, string | number> = {
+      iss: this.o.issuer,
+      aud: this.o.audience,
+      sub: client.clientId,
+      client_id: client.clientId,
+      scope,
+      iat,
+      nbf: iat,
+      exp: iat + expiresIn,
+      jti: randomUUID(),
+      account_id: client.accountId,
+      region: this.o.region,
+    };
+    if (client.level === 'user' && client.owner) claims.user_id = client.owner.id;
+    const signingInput = `${key.encodedHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+    const signature = sign('sha256', Buffer.from(signingInput), key.privateKey).toString('base64url');
+    return { accessToken: `${signingInput}.${signature}`, expiresIn, scope, clientId: client.clientId, accountId: client.accountId };
+  }
+}
