@@ -1,6 +1,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import { CredentialAdmin } from './admin/credentials.js';
+import { adminRoutes } from './admin/routes.js';
+import { SessionService } from './admin/sessions.js';
 import { ChangeFeed } from './auth/change-feed.js';
 import { ClientCache } from './auth/client-cache.js';
 import { CredentialIssuer } from './auth/credentials.js';
@@ -110,6 +116,17 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
     countOutcome: (outcome: string) => tokenRequests.inc({ outcome }),
   });
 
+  const issuer = new CredentialIssuer(store, hasher);
+  const sessions = new SessionService(store);
+  await app.register(adminRoutes, {
+    prefix: '/admin/api',
+    store,
+    sessions,
+    credentials: new CredentialAdmin(store, issuer, hasher, (clientId) => clients.invalidateClient(clientId)),
+    secureCookies: config.publicUrl.startsWith('https://'),
+  });
+  await app.register(portal);
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     try {
@@ -122,7 +139,6 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
   });
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
 
-  const issuer = new CredentialIssuer(store, hasher);
   let closed = false;
   return {
     config,
@@ -147,4 +163,38 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
       if (!options.store) await store.close();
     },
   };
+}
+
+/** The built Admin Portal (dist/portal), served at /admin/ with a fallback to its index page. */
+const PORTAL_DIR = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../dist/portal/' : './portal/', import.meta.url));
+
+async function portal(app: FastifyInstance): Promise<void> {
+  const securityHeaders = {
+    'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+    'x-frame-options': 'DENY',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+  };
+  app.get('/admin', async (_request, reply) => reply.redirect('/admin/', 301));
+  if (!existsSync(PORTAL_DIR)) {
+    app.get('/admin/*', async (_request, reply) =>
+      reply.code(503).type('text/plain; charset=utf-8').send('The Admin Portal is not built: run `npm run build`.'),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root: PORTAL_DIR,
+    prefix: '/admin/',
+    wildcard: false,
+    index: ['index.html'],
+    setHeaders: (res, path) => {
+      for (const [k, v] of Object.entries(securityHeaders)) res.setHeader(k, v);
+      res.setHeader('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+    },
+  });
+  // Client-side routes of the single-page app all load its index page.
+  app.get('/admin/*', async (request, reply) => {
+    if (request.url.startsWith('/admin/api/')) return reply.code(404).send({ error: 'not_found', message: 'No such admin API route' });
+    return reply.headers({ ...securityHeaders, 'cache-control': 'no-cache' }).sendFile('index.html');
+  });
 }

@@ -98,6 +98,23 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '0002_admin_sessions': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('admin_sessions')
+          .addColumn('id_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+          .addColumn('csrf_token', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('admin_sessions_user_idx').on('admin_sessions').column('user_id').execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('admin_sessions').ifExists().execute();
+      },
+    },
   };
 }
 

@@ -85,7 +85,19 @@ export interface ChangesTable {
   at: ColumnType<Millis, Millis, never>;
 }
 
+export interface AdminSessionsTable {
+  /** SHA-256 of the session id: the cookie value itself is never stored. */
+  id_hash: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: Millis;
+  last_seen_at: Millis;
+  /** Absolute end of the session; idle expiry is last_seen_at + idle timeout. */
+  expires_at: Millis;
+}
+
 export interface Database {
+  admin_sessions: AdminSessionsTable;
   accounts: AccountsTable;
   users: UsersTable;
   api_credentials: ApiCredentialsTable;

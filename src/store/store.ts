@@ -5,6 +5,7 @@ import { CredentialRepository } from './credentials.js';
 import { type ConnectOptions, type Dialect, type StoreConnection, connect, ping } from './db.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
+import { SessionRepository } from './sessions.js';
 import { SigningKeyRepository } from './signing-keys.js';
 import { UserRepository } from './users.js';
 
@@ -15,6 +16,7 @@ export class Store {
   readonly credentials: CredentialRepository;
   readonly keys: SigningKeyRepository;
   readonly audit: AuditRepository;
+  readonly sessions: SessionRepository;
 
   private constructor(private readonly connection: StoreConnection) {
     const db = connection.db;
@@ -23,6 +25,7 @@ export class Store {
     this.credentials = new CredentialRepository(db);
     this.keys = new SigningKeyRepository(db);
     this.audit = new AuditRepository(db);
+    this.sessions = new SessionRepository(db);
   }
 
   static async open(options: ConnectOptions, { migrate = true } = {}): Promise<Store> {

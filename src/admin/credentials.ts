@@ -1,0 +1,185 @@
+import { type PortalActor, canDelete, canEdit, canRotate, canView } from '../domain/access.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
+import type { Credential, User } from '../domain/model.js';
+import { checkCredentialScopes, normalizeCredentialName } from '../domain/policy.js';
+import { ALL_SCOPES, isKnownScope } from '../domain/scopes.js';
+import type { CredentialIssuer } from '../auth/credentials.js';
+import { type SecretHasher, generateClientSecret } from '../auth/secrets.js';
+import type { Store } from '../store/store.js';
+
+/** A credential as the portal and its API show it: never the secret. */
+export interface CredentialView {
+  id: string;
+  name: string;
+  clientId: string;
+  scopes: string[];
+  level: 'user' | 'account';
+  deprecated: boolean;
+  owner: { id: string; email: string; name: string } | null;
+  createdAt: string;
+  updatedAt: string;
+  lastUsedAt: string | null;
+  canEdit: boolean;
+  canDelete: boolean;
+  canRotate: boolean;
+}
+
+export interface ListFilter {
+  owner?: 'me' | 'all';
+  level?: 'user' | 'account';
+}
+
+const MAX_GRACE_SECONDS = 86400;
+
+/**
+ * The API Credentials area's operations. Each checks the rules of SPEC 2 with the pure functions
+ * of domain/access.ts, writes the change and its audit event in one transaction, and tells the
+ * token endpoint's cache at once (other instances learn it from the change feed).
+ */
+export class CredentialAdmin {
+  constructor(
+    private readonly store: Store,
+    private readonly issuer: CredentialIssuer,
+    private readonly hasher: SecretHasher,
+    private readonly onChanged: (clientId: string) => void,
+  ) {}
+
+  async list(actor: User, filter: ListFilter): Promise<CredentialView[]> {
+    const mine = actor.license !== 'admin' || filter.owner === 'me';
+    const rows = await this.store.credentials.listByAccount(actor.accountId, {
+      ...(mine ? { ownerUserId: actor.id } : {}),
+      ...(filter.level ? { level: filter.level } : {}),
+    });
+    const visible = rows.filter((c) => canView(actor, c));
+    return this.views(actor, visible);
+  }
+
+  async get(actor: User, id: string): Promise<CredentialView> {
+    return (await this.views(actor, [await this.visible(actor, id)]))[0] as CredentialView;
+  }
+
+  async create(actor: User, body: { name: unknown; scopes: unknown }): Promise<CredentialView & { clientSecret: string }> {
+    const { credential, clientSecret } = await this.issuer.createUserLevel(actor, body, { id: actor.id, email: actor.email });
+    this.onChanged(credential.clientId);
+    return { ...(await this.get(actor, credential.id)), clientSecret };
+  }
+
+  async update(actor: User, id: string, body: { name?: unknown; scopes?: unknown }): Promise<CredentialView> {
+    const current = await this.visible(actor, id);
+    if (!canEdit(actor, current)) throw new ForbiddenError('You can edit only your own user-level credentials (admins also edit account-level ones)');
+    const changes: { name?: string; scopes?: string[] } = {};
+    const audit: Record<string, unknown> = {};
+    if (body.name !== undefined) {
+      const name = normalizeCredentialName(body.name);
+      if (!name.ok) throw new ValidationError(name.message);
+      if (name.name !== current.name) {
+        changes.name = name.name;
+        audit.name = { from: current.name, to: name.name };
+      }
+    }
+    if (body.scopes !== undefined) {
+      const scopes = this.checkScopes(actor, current, body.scopes);
+      const added = scopes.filter((s) => !current.scopes.includes(s));
+      const removed = current.scopes.filter((s) => !scopes.includes(s));
+      if (added.length || removed.length) {
+        changes.scopes = scopes;
+        audit.scopes = { from: current.scopes, to: scopes, added, removed };
+      }
+    }
+    if (Object.keys(changes).length === 0) return this.get(actor, id);
+    await this.store.transaction(async (trx) => {
+      await this.store.credentials.update(id, changes, trx);
+      await this.store.audit.record(
+        { accountId: actor.accountId, actor: { id: actor.id, email: actor.email }, action: 'credential.updated', target: { type: 'credential', id, name: changes.name ?? current.name }, changes: audit },
+        trx,
+      );
+    });
+    this.onChanged(current.clientId);
+    return this.get(actor, id);
+  }
+
+  async rotateSecret(actor: User, id: string, graceSeconds: number): Promise<CredentialView & { clientSecret: string; previousSecretValidUntil?: string }> {
+    const current = await this.visible(actor, id);
+    if (!canRotate(actor, current)) throw new ForbiddenError('Only the owner can rotate the secret of a user-level credential (admins rotate account-level ones)');
+    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
+      throw new ValidationError(`graceSeconds must be a whole number from 0 to ${MAX_GRACE_SECONDS}`);
+    }
+    const clientSecret = generateClientSecret();
+    const graceUntil = graceSeconds > 0 ? Date.now() + graceSeconds * 1000 : null;
+    await this.store.transaction(async (trx) => {
+      await this.store.credentials.replaceSecret(id, this.hasher.hash(clientSecret), graceUntil, trx);
+      await this.store.audit.record(
+        { accountId: actor.accountId, actor: { id: actor.id, email: actor.email }, action: 'credential.secret_rotated', target: { type: 'credential', id, name: current.name }, changes: { graceSeconds } },
+        trx,
+      );
+    });
+    this.onChanged(current.clientId);
+    const view = await this.get(actor, id);
+    return { ...view, clientSecret, ...(graceUntil ? { previousSecretValidUntil: new Date(graceUntil).toISOString() } : {}) };
+  }
+
+  async delete(actor: User, id: string): Promise<void> {
+    const current = await this.visible(actor, id);
+    if (!canDelete(actor, current)) throw new ForbiddenError('You cannot delete this credential');
+    await this.store.transaction(async (trx) => {
+      await this.store.credentials.delete(id, trx);
+      await this.store.audit.record(
+        {
+          accountId: actor.accountId,
+          actor: { id: actor.id, email: actor.email },
+          action: 'credential.deleted',
+          target: { type: 'credential', id, name: current.name },
+          changes: { clientId: current.clientId, level: current.level, scopes: current.scopes },
+        },
+        trx,
+      );
+    });
+    this.onChanged(current.clientId);
+  }
+
+  /** A credential the actor may see, else 404 (never 403: its existence is not theirs to learn). */
+  private async visible(actor: User, id: string): Promise<Credential> {
+    const credential = await this.store.credentials.get(id);
+    if (!credential || !canView(actor as PortalActor, credential)) throw new NotFoundError('No such API credential');
+    return credential;
+  }
+
+  private checkScopes(actor: User, credential: Credential, value: unknown): string[] {
+    if (!Array.isArray(value) || value.some((s) => typeof s !== 'string')) throw new ValidationError('scopes must be an array of scope values', 'invalid_scope');
+    const scopes = [...new Set((value as string[]).map((s) => s.trim()).filter((s) => s !== ''))];
+    if (scopes.length === 0) throw new ValidationError('At least one scope is required', 'invalid_scope');
+    if (credential.level === 'account') {
+      const unknown = scopes.find((s) => !isKnownScope(s));
+      if (unknown) throw new ValidationError(`Unknown scope: ${unknown}`, 'invalid_scope');
+      const wanted = new Set(scopes);
+      return ALL_SCOPES.filter((s) => wanted.has(s));
+    }
+    const check = checkCredentialScopes(actor.license, scopes);
+    if (!check.ok) {
+      throw new ValidationError(check.reason === 'unknown' ? `Unknown scope: ${check.scope}` : `The ${actor.license} license may not grant the scope ${check.scope}`, 'invalid_scope');
+    }
+    return check.scopes;
+  }
+
+  private async views(actor: User, credentials: Credential[]): Promise<CredentialView[]> {
+    const users = new Map((await this.store.users.listByAccount(actor.accountId)).map((u) => [u.id, u]));
+    return credentials.map((c) => {
+      const owner = c.ownerUserId ? users.get(c.ownerUserId) : undefined;
+      return {
+        id: c.id,
+        name: c.name,
+        clientId: c.clientId,
+        scopes: c.scopes,
+        level: c.level,
+        deprecated: c.level === 'account',
+        owner: owner ? { id: owner.id, email: owner.email, name: owner.name } : null,
+        createdAt: c.createdAt,
+        updatedAt: c.updatedAt,
+        lastUsedAt: c.lastUsedAt,
+        canEdit: canEdit(actor, c),
+        canDelete: canDelete(actor, c),
+        canRotate: canRotate(actor, c),
+      };
+    });
+  }
+}

@@ -1,0 +1,207 @@
+import cookie from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { apiCredentialsAccess, canReadAudit } from '../domain/access.js';
+import { ApiError, CcauthError, ForbiddenError, ValidationError } from '../domain/errors.js';
+import type { User } from '../domain/model.js';
+import { grantableScopes } from '../domain/policy.js';
+import { scopeDefinition } from '../domain/scopes.js';
+import type { Store } from '../store/store.js';
+import type { CredentialAdmin } from './credentials.js';
+import type { ActiveSession, SessionService } from './sessions.js';
+
+export const SESSION_COOKIE = 'ccauth_session';
+
+export interface AdminRoutesOptions {
+  store: Store;
+  sessions: SessionService;
+  credentials: CredentialAdmin;
+  secureCookies: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    adminSession?: ActiveSession;
+  }
+}
+
+const signInBody = z.object({ email: z.string().max(320), password: z.string().max(1000) }).strict();
+const createBody = z
+  .object({ name: z.unknown(), scopes: z.unknown(), level: z.unknown().optional() })
+  .strict();
+const updateBody = z.object({ name: z.unknown().optional(), scopes: z.unknown().optional() }).strict();
+const rotateBody = z.object({ graceSeconds: z.unknown().optional() }).strict();
+const listQuery = z.object({ owner: z.enum(['me', 'all']).optional(), level: z.enum(['user', 'account']).optional() }).strict();
+const auditQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).optional(),
+    before: z.string().max(64).optional(),
+  })
+  .strict();
+const idParams = z.object({ id: z.string().min(1).max(100) });
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path.join('.') || '';
+  if (issue?.code === 'unrecognized_keys') throw new ValidationError(`Unknown field in the ${what}: ${(issue as { keys: string[] }).keys.join(', ')}`);
+  throw new ValidationError(`Invalid ${what}${field ? ` field ${field}` : ''}: ${issue?.message ?? 'invalid'}`);
+}
+
+function sessionView(session: ActiveSession) {
+  const { user, account } = session;
+  return {
+    user: { id: user.id, email: user.email, name: user.name, license: user.license, accountId: user.accountId },
+    account: { id: account.id, name: account.name, apiCredentialsEnabled: account.apiCredentialsEnabled },
+    access: apiCredentialsAccess(user, account),
+    csrfToken: session.csrfToken,
+    expiresAt: new Date(session.expiresAt).toISOString(),
+  };
+}
+
+/**
+ * The Admin Portal's JSON API (SPEC 3): sessions, the API Credentials area and the audit log.
+ * Every rule is enforced here, not only hidden in the UI.
+ */
+export async function adminRoutes(app: FastifyInstance, o: AdminRoutesOptions): Promise<void> {
+  await app.register(cookie);
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('cache-control', 'no-store');
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (error instanceof CcauthError) {
+      const body = error instanceof ApiError ? error.toBody() : { error: error.code, message: error.message };
+      return reply.code(error.status).headers(error.headers).send(body);
+    }
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      const message =
+        error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
+          ? 'The request body is not valid JSON'
+          : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'The request body must be application/json'
+            : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+              ? 'The request body is too large'
+              : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+                ? 'The request body is empty'
+                : 'The request is malformed';
+      return reply.code(400).send({ error: 'invalid_request', message });
+    }
+    request.log.error({ err: error }, 'admin API failure');
+    return reply.code(500).send({ error: 'server_error', message: 'Something went wrong; try again' });
+  });
+
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not_found', message: 'No such admin API route' }));
+
+  const setCookie = (reply: FastifyReply, value: string, maxAgeSeconds: number) =>
+    reply.setCookie(SESSION_COOKIE, value, { path: '/admin', httpOnly: true, sameSite: 'strict', secure: o.secureCookies, maxAge: maxAgeSeconds });
+
+  /** Signed in, and (for state changes) the CSRF header matches. */
+  const requireSession = async (request: FastifyRequest) => {
+    const session = await o.sessions.resolve(request.cookies[SESSION_COOKIE]);
+    if (!session) throw new ApiError(401, 'unauthorized', 'Sign in to continue; your session is missing or has expired');
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      const header = request.headers['x-csrf-token'];
+      if (!o.sessions.csrfMatches(session, typeof header === 'string' ? header : undefined)) {
+        throw new ForbiddenError('The X-CSRF-Token header is missing or does not match the session', 'csrf_failed');
+      }
+    }
+    request.adminSession = session;
+  };
+
+  /** Rule 1 on top of a session: admin or supervisor, in an account with the switch on. */
+  const requireArea = async (request: FastifyRequest) => {
+    await requireSession(request);
+    const { user, account } = request.adminSession as ActiveSession;
+    const access = apiCredentialsAccess(user, account);
+    if (access === 'forbidden') throw new ForbiddenError(`The API Credentials area is for admin and supervisor licenses; you have the ${user.license} license`);
+    if (access === 'api_credentials_disabled') {
+      throw new ForbiddenError('API credentials are not enabled for your account; contact support to turn them on', 'api_credentials_disabled');
+    }
+  };
+  const actor = (request: FastifyRequest): User => (request.adminSession as ActiveSession).user;
+
+  app.post('/session', async (request, reply) => {
+    const body = parse(signInBody, request.body, 'sign-in body');
+    const { sessionId, session } = await o.sessions.signIn(body.email, body.password, request.ip);
+    setCookie(reply, sessionId, Math.floor((session.expiresAt - Date.now()) / 1000));
+    return sessionView(session);
+  });
+
+  app.delete('/session', { preHandler: requireSession }, async (request, reply) => {
+    await o.sessions.signOut(request.adminSession as ActiveSession);
+    reply.clearCookie(SESSION_COOKIE, { path: '/admin' });
+    return reply.code(204).send();
+  });
+
+  app.get('/me', { preHandler: requireSession }, async (request) => sessionView(request.adminSession as ActiveSession));
+
+  app.get('/scopes', { preHandler: requireArea }, async (request) => ({
+    items: grantableScopes(actor(request).license).map((value) => {
+      const def = scopeDefinition(value);
+      return { value, description: def?.description ?? value, apis: def?.apis ?? [] };
+    }),
+  }));
+
+  app.get('/credentials', { preHandler: requireArea }, async (request) => {
+    const query = parse(listQuery, request.query, 'query');
+    return { items: await o.credentials.list(actor(request), query) };
+  });
+
+  app.post('/credentials', { preHandler: requireArea }, async (request, reply) => {
+    const body = parse(createBody, request.body, 'request body');
+    if (body.level !== undefined && body.level !== 'user') {
+      if (body.level === 'account') {
+        throw new ValidationError('Account-level API credentials are deprecated and can no longer be created; create a user-level credential instead', 'account_level_deprecated');
+      }
+      throw new ValidationError('level must be "user" (account-level credentials are deprecated)');
+    }
+    const created = await o.credentials.create(actor(request), { name: body.name, scopes: body.scopes });
+    return reply.code(201).header('location', `/admin/api/credentials/${created.id}`).send(created);
+  });
+
+  app.get('/credentials/:id', { preHandler: requireArea }, async (request) => {
+    const { id } = parse(idParams, request.params, 'path');
+    return o.credentials.get(actor(request), id);
+  });
+
+  app.patch('/credentials/:id', { preHandler: requireArea }, async (request) => {
+    const { id } = parse(idParams, request.params, 'path');
+    const body = parse(updateBody, request.body, 'request body');
+    return o.credentials.update(actor(request), id, body);
+  });
+
+  app.delete('/credentials/:id', { preHandler: requireArea }, async (request, reply) => {
+    const { id } = parse(idParams, request.params, 'path');
+    await o.credentials.delete(actor(request), id);
+    return reply.code(204).send();
+  });
+
+  app.post('/credentials/:id/secret', { preHandler: requireArea }, async (request) => {
+    const { id } = parse(idParams, request.params, 'path');
+    const body = parse(rotateBody, request.body ?? {}, 'request body');
+    const grace = body.graceSeconds ?? 0;
+    if (typeof grace !== 'number') throw new ValidationError('graceSeconds must be a whole number from 0 to 86400');
+    return o.credentials.rotateSecret(actor(request), id, grace);
+  });
+
+  app.get('/audit', { preHandler: requireArea }, async (request) => {
+    const user = actor(request);
+    if (!canReadAudit(user)) throw new ForbiddenError('Only admins can read the audit log');
+    const query = parse(auditQuery, request.query, 'query');
+    let before: number | undefined;
+    if (query.before !== undefined) {
+      before = /^\d+$/.test(query.before) ? Number(query.before) : Date.parse(query.before);
+      if (!Number.isFinite(before)) throw new ValidationError('before must be an ISO 8601 time or epoch milliseconds');
+    }
+    const limit = query.limit ?? 50;
+    const items = await o.store.audit.list(user.accountId, { limit, ...(before !== undefined ? { before } : {}) });
+    const last = items[items.length - 1];
+    return { items: items.map(({ accountId: _a, ...rest }) => rest), ...(items.length === limit && last ? { nextBefore: last.at } : {}) };
+  });
+}

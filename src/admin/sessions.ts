@@ -1,0 +1,120 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Account, User } from '../domain/model.js';
+import type { Store } from '../store/store.js';
+import { verifyPassword } from '../auth/secrets.js';
+import { FailureLimiter } from '../auth/failure-limiter.js';
+import { ApiError } from '../domain/errors.js';
+
+export interface SessionPolicy {
+  /** A session ends after this long without a request. */
+  idleMs: number;
+  /** And in any case this long after sign-in. */
+  absoluteMs: number;
+}
+
+export const DEFAULT_SESSION_POLICY: SessionPolicy = { idleMs: 30 * 60_000, absoluteMs: 12 * 3600_000 };
+
+export interface ActiveSession {
+  idHash: string;
+  csrfToken: string;
+  expiresAt: number;
+  user: User;
+  account: Account;
+}
+
+const hashId = (id: string) => createHash('sha256').update(id).digest('base64url');
+
+export class InvalidCredentialsError extends ApiError {
+  constructor() {
+    super(401, 'invalid_credentials', 'The email or password is incorrect');
+  }
+}
+
+/**
+ * Portal sessions, kept in the store so that any instance can serve any request. The cookie
+ * carries a random 256-bit id; the store keeps only its SHA-256. Failed sign-ins are limited per
+ * email and per IP, and an unknown email costs and answers the same as a wrong password.
+ */
+export class SessionService {
+  private readonly byEmail: FailureLimiter;
+  private readonly byIp: FailureLimiter;
+
+  constructor(
+    private readonly store: Store,
+    private readonly policy: SessionPolicy = DEFAULT_SESSION_POLICY,
+    limits: { perEmail: number; perIp: number; windowMs: number } = { perEmail: 5, perIp: 20, windowMs: 15 * 60_000 },
+  ) {
+    this.byEmail = new FailureLimiter(limits.perEmail, limits.windowMs);
+    this.byIp = new FailureLimiter(limits.perIp, limits.windowMs);
+  }
+
+  async signIn(email: string, password: string, ip: string): Promise<{ sessionId: string; session: ActiveSession }> {
+    const emailKey = email.trim().toLowerCase();
+    const wait = Math.max(this.byEmail.retryAfter(emailKey), this.byIp.retryAfter(ip));
+    if (wait > 0) throw new ApiError(429, 'rate_limited', 'Too many failed sign-ins; try again later', { 'retry-after': String(wait) });
+    const found = await this.store.users.getWithPasswordHash(emailKey);
+    const ok = await verifyPassword(password, found?.passwordHash ?? null);
+    const account = found && ok ? await this.store.accounts.get(found.user.accountId) : undefined;
+    if (!found || !ok || found.user.status !== 'active' || !account) {
+      this.byEmail.recordFailure(emailKey);
+      this.byIp.recordFailure(ip);
+      throw new InvalidCredentialsError();
+    }
+    const sessionId = randomBytes(32).toString('base64url');
+    const now = Date.now();
+    const row = {
+      id_hash: hashId(sessionId),
+      user_id: found.user.id,
+      csrf_token: randomBytes(32).toString('base64url'),
+      created_at: now,
+      last_seen_at: now,
+      expires_at: now + this.policy.absoluteMs,
+    };
+    await this.store.sessions.create(row);
+    await this.store.audit.record({
+      accountId: account.id,
+      actor: { id: found.user.id, email: found.user.email },
+      action: 'user.signed_in',
+      target: { type: 'user', id: found.user.id, name: found.user.email },
+      changes: { ip },
+    });
+    return { sessionId, session: { idHash: row.id_hash, csrfToken: row.csrf_token, expiresAt: this.expiry(row), user: found.user, account } };
+  }
+
+  /** The session of a cookie value, or undefined when absent, unknown, expired, or its user is disabled. */
+  async resolve(sessionId: string | undefined): Promise<ActiveSession | undefined> {
+    if (!sessionId || sessionId.length > 200) return undefined;
+    const idHash = hashId(sessionId);
+    const row = await this.store.sessions.get(idHash);
+    if (!row) return undefined;
+    const now = Date.now();
+    if (now >= this.expiry(row)) {
+      await this.store.sessions.delete(idHash);
+      return undefined;
+    }
+    const user = await this.store.users.get(row.user_id);
+    const account = user ? await this.store.accounts.get(user.accountId) : undefined;
+    if (!user || user.status !== 'active' || !account) return undefined;
+    // Sliding idle expiry, written at most once a minute.
+    if (now - Number(row.last_seen_at) > 60_000) {
+      row.last_seen_at = now;
+      await this.store.sessions.touch(idHash, now);
+    }
+    return { idHash, csrfToken: row.csrf_token, expiresAt: this.expiry(row), user, account };
+  }
+
+  csrfMatches(session: ActiveSession, header: string | undefined): boolean {
+    if (!header) return false;
+    const a = Buffer.from(header);
+    const b = Buffer.from(session.csrfToken);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  async signOut(session: ActiveSession): Promise<void> {
+    await this.store.sessions.delete(session.idHash);
+  }
+
+  private expiry(row: { last_seen_at: number; expires_at: number }): number {
+    return Math.min(Number(row.expires_at), Number(row.last_seen_at) + this.policy.idleMs);
+  }
+}
