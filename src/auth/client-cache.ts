@@ -41,6 +41,12 @@ export class ClientCache {
     return pending;
   }
 
+  /** Read one client from the store again, bypassing its entry (which the read then replaces). */
+  async reload(clientId: string): Promise<ClientRecord | null> {
+    this.entries.delete(clientId);
+    return this.get(clientId);
+  }
+
   private remember(clientId: string, value: ClientRecord | null): void {
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;

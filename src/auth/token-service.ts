@@ -64,7 +64,9 @@ export class TokenService {
     if (request.authorization !== undefined && request.authorization !== '') {
       const basic = parseBasicAuthorization(request.authorization);
       if (basic === 'not-basic') {
-        throw new InvalidRequestError('Unsupported Authorization scheme: use HTTP Basic (client_secret_basic) or client_secret in the body (client_secret_post)');
+        // RFC 6749 5.2: an unsupported authentication method is invalid_client, and a client that
+        // tried the Authorization header gets 401 with a challenge for the scheme we support.
+        throw new InvalidClientError('Unsupported client authentication method: use HTTP Basic (client_secret_basic) or client_secret in the body (client_secret_post)', true);
       }
       if (clientSecret !== undefined) {
         throw new InvalidRequestError('Use one client authentication method: HTTP Basic or client_secret in the body, not both');
@@ -80,20 +82,34 @@ export class TokenService {
     const grantType = params.get('grant_type');
     if (grantType === undefined || grantType === '') throw new InvalidRequestError('The grant_type parameter is required');
     if (grantType !== 'client_credentials') {
-      throw new UnsupportedGrantTypeError(`The grant type ${/^[\x21-\x7e]{1,64}$/.test(grantType) ? grantType : '(given)'} is not supported; use client_credentials`);
+      // Named only when it is short and within the RFC 6749 5.2 error_description set (no " or \).
+      throw new UnsupportedGrantTypeError(`The grant type ${/^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(grantType) ? grantType : '(given)'} is not supported; use client_credentials`);
     }
 
     if (!clientId) throw new InvalidClientError('Client authentication is required: send client_id and client_secret', usedBasic);
 
     const ipKey = `ip:${request.ip}`;
     const clientKey = `client:${clientId}`;
-    const wait = Math.max(this.o.failures.retryAfter(ipKey), this.o.failures.retryAfter(clientKey));
-    if (wait > 0) throw new TemporarilyUnavailableError('Too many failed client authentications; try again later', wait);
-
+    const limited = () => {
+      const wait = Math.max(this.o.failures.retryAfter(ipKey), this.o.failures.retryAfter(clientKey));
+      if (wait > 0) throw new TemporarilyUnavailableError('Too many failed client authentications; try again later', wait);
+    };
+    // Before the lookup: an address or client ID over the limit costs no I/O.
+    limited();
+    const wasCached = this.o.clients.peek(clientId) !== undefined;
     const client = await this.o.clients.get(clientId);
+    // Again after the lookup, which may have waited for the store: from here to the verdict
+    // nothing awaits, so a concurrent burst cannot get more secrets compared than the limit.
+    limited();
     if (!this.secretMatches(client, clientSecret ?? '')) {
       this.o.failures.recordFailure(ipKey);
       this.o.failures.recordFailure(clientKey);
+      // Timing (SPEC 3: an unknown client and a wrong secret cost the same): a failed
+      // authentication always costs one store read. A never-seen client ID is read from the
+      // store; a cached one (a client in use, hence known to exist) is read again here, which
+      // also refreshes the entry (e.g. a secret rotated by another instance a moment ago).
+      // Successful requests served from the cache still do no I/O.
+      if (wasCached) await this.o.clients.reload(clientId).catch(() => undefined);
       throw new InvalidClientError('Client authentication failed', usedBasic);
     }
     const record = client as ClientRecord;
