@@ -7,7 +7,15 @@ import fastifyStatic from '@fastify/static';
 import { CredentialAdmin } from './admin/credentials.js';
 import { adminRoutes } from './admin/routes.js';
 import { SessionService } from './admin/sessions.js';
+import { Redis } from 'ioredis';
+import { platformApis } from './apis/index.js';
 import { ChangeFeed } from './auth/change-feed.js';
+import { BearerVerifier } from './gateway/bearer.js';
+import { gateway } from './gateway/plugin.js';
+import { AccountRateLimiter } from './gateway/rate-limit.js';
+import { RevocationList } from './gateway/revocations.js';
+import { changeHooks } from './store/changes.js';
+import { API_RATE_LIMIT_DEFAULT } from './domain/policy.js';
 import { ClientCache } from './auth/client-cache.js';
 import { CredentialIssuer } from './auth/credentials.js';
 import { FailureLimiter } from './auth/failure-limiter.js';
@@ -30,6 +38,9 @@ export interface Region {
   keys: KeySet;
   clients: ClientCache;
   feed: ChangeFeed;
+  revocations: RevocationList;
+  verifier: BearerVerifier;
+  limiter: AccountRateLimiter;
   issuer: CredentialIssuer;
   log: Logger;
   /** Start listening; resolves to the address. */
@@ -64,6 +75,8 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
   await keys.ensureAndLoad();
   const clients = new ClientCache(store);
   const feed = new ChangeFeed(store, config.changePollMs, log);
+  const revocations = new RevocationList();
+  for (const r of await store.revokedTokens.listLive()) revocations.add(r.jti, r.expiresAt);
   feed.onChange(async (change) => {
     switch (change.kind) {
       case 'credential':
@@ -78,9 +91,28 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
       case 'keys':
         await keys.reload();
         break;
+      case 'revocation': {
+        const revoked = await store.revokedTokens.get(change.ref);
+        if (revoked) revocations.add(revoked.jti, revoked.expiresAt);
+        break;
+      }
     }
   });
   await feed.start();
+
+  // Redis (optional): other instances hear of a change at once instead of at their next poll,
+  // and the accounts' API limits are shared.
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
+  const subscriber = redis?.duplicate();
+  const channel = `ccauth:${config.region}:changes`;
+  const nudgeOthers = () => void redis?.publish(channel, '1').catch(() => undefined);
+  if (redis && subscriber) {
+    changeHooks.add(nudgeOthers);
+    subscriber.on('message', () => feed.nudge());
+    void subscriber.subscribe(channel).catch((err) => log.warn({ err }, 'Redis subscribe failed; relying on polling'));
+  }
+  const limiter = new AccountRateLimiter(redis, `ccauth:${config.region}:rl`, 200, (err) => log.debug({ err }, 'Redis rate-limit sync failed; using local counts'));
+  limiter.start();
   const lastUsed = new LastUsedRecorder(store, config.lastUsedFlushMs, log);
   lastUsed.start();
 
@@ -116,6 +148,20 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
     countOutcome: (outcome: string) => tokenRequests.inc({ outcome }),
   });
 
+  const verifier = new BearerVerifier({ issuer: config.issuer, audience: config.publicUrl, region: config.region, keys, clients, revocations });
+  const apiRequests = new Counter({ name: 'ccauth_gateway_requests_total', help: 'Gateway decisions by outcome', labelNames: ['outcome'], registers: [metrics] });
+  await app.register(async (api) => {
+    await gateway(api, {
+      publicUrl: config.publicUrl,
+      verifier,
+      limiter,
+      // The verifier has just read this client's record (with its account) into the cache.
+      accountLimit: (token) => clients.peek(token.clientId)?.account.apiRateLimitPerMinute ?? API_RATE_LIMIT_DEFAULT,
+      countOutcome: (outcome) => apiRequests.inc({ outcome }),
+    });
+    await api.register(platformApis, { store });
+  });
+
   const issuer = new CredentialIssuer(store, hasher);
   const sessions = new SessionService(store);
   await app.register(adminRoutes, {
@@ -149,6 +195,9 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
     keys,
     clients,
     feed,
+    revocations,
+    verifier,
+    limiter,
     issuer,
     log,
     async listen() {
@@ -158,7 +207,11 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
       if (closed) return;
       closed = true;
       await app.close();
+      changeHooks.delete(nudgeOthers);
+      await limiter.stop();
       await feed.stop();
+      subscriber?.disconnect();
+      redis?.disconnect();
       await lastUsed.stop();
       if (!options.store) await store.close();
     },
@@ -197,4 +250,24 @@ async function portal(app: FastifyInstance): Promise<void> {
     if (request.url.startsWith('/admin/api/')) return reply.code(404).send({ error: 'not_found', message: 'No such admin API route' });
     return reply.headers({ ...securityHeaders, 'cache-control': 'no-cache' }).sendFile('index.html');
   });
+}
+
+function connectRedis(url: string, log: Logger): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: () => 1000,
+  });
+  let warned = false;
+  redis.on('error', (err) => {
+    if (!warned) log.warn({ err: err.message }, 'Redis unavailable; limits are local and changes travel by polling until it is back');
+    warned = true;
+  });
+  redis.on('ready', () => {
+    if (warned) log.info('Redis connection restored');
+    warned = false;
+  });
+  return redis;
 }

@@ -34,6 +34,18 @@ export class ChangeFeed {
     this.timer.unref();
   }
 
+  /**
+   * Another process says it has just written a change: look now, and once more shortly after in
+   * case its transaction had not committed yet.
+   */
+  nudge(): void {
+    const run = () => {
+      if (!this.running) this.running = this.poll().finally(() => (this.running = undefined));
+    };
+    run();
+    setTimeout(run, 30).unref();
+  }
+
   /** Read and dispatch everything new; also used by tests to avoid waiting for the timer. */
   async poll(): Promise<void> {
     try {

@@ -52,7 +52,15 @@ export interface ClientRecord {
   secretHash: string;
   previousSecretHash: string | null;
   previousSecretExpiresAt: number | null;
-  account: { status: AccountStatus; apiCredentialsEnabled: boolean; accessTokenLifetimeSeconds: number; tokenRateLimitPerMinute: number | null };
+  /** Tokens issued (iat) before this epoch-ms time are invalid (rotation without grace). */
+  tokensNotBefore: number | null;
+  account: {
+    status: AccountStatus;
+    apiCredentialsEnabled: boolean;
+    accessTokenLifetimeSeconds: number;
+    tokenRateLimitPerMinute: number | null;
+    apiRateLimitPerMinute: number;
+  };
   owner: { id: string; status: UserStatus; license: License } | null;
 }
 

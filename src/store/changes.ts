@@ -6,7 +6,7 @@ import type { Database } from './schema.js';
  * accounts, signing keys) adds a row in the same transaction. Every instance reads rows newer than
  * the last it saw, so a change made by the CLI or another instance reaches it within one poll.
  */
-export type ChangeKind = 'credential' | 'user' | 'account' | 'keys';
+export type ChangeKind = 'credential' | 'user' | 'account' | 'keys' | 'revocation';
 
 export interface Change {
   id: number;
@@ -14,8 +14,23 @@ export interface Change {
   ref: string;
 }
 
+/**
+ * Called (debounced) after a change row is written in this process, e.g. to publish a nudge on
+ * Redis so that other instances poll at once instead of at their next interval.
+ */
+export const changeHooks = new Set<() => void>();
+let hookTimer: NodeJS.Timeout | undefined;
+
 export async function recordChange(db: Kysely<Database>, kind: ChangeKind, ref: string): Promise<void> {
   await db.insertInto('changes').values({ kind, ref, at: Date.now() }).execute();
+  if (changeHooks.size > 0 && !hookTimer) {
+    // A short delay lets the surrounding transaction commit before anyone is told to look.
+    hookTimer = setTimeout(() => {
+      hookTimer = undefined;
+      for (const hook of changeHooks) hook();
+    }, 5);
+    hookTimer.unref();
+  }
 }
 
 export async function latestChangeId(db: Kysely<Database>): Promise<number> {

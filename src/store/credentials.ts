@@ -56,6 +56,7 @@ export class CredentialRepository {
       created_at: now,
       updated_at: now,
       last_used_at: null,
+      tokens_not_before: null,
     };
     await db.insertInto('api_credentials').values(row).execute();
     await recordChange(db, 'credential', input.clientId);
@@ -90,10 +91,12 @@ export class CredentialRepository {
         'c.secret_hash',
         'c.previous_secret_hash',
         'c.previous_secret_expires_at',
+        'c.tokens_not_before',
         'a.status as account_status',
         'a.api_credentials_enabled',
         'a.access_token_lifetime_seconds',
         'a.token_rate_limit_per_minute',
+        'a.api_rate_limit_per_minute',
         'u.id as owner_id',
         'u.status as owner_status',
         'u.license as owner_license',
@@ -110,11 +113,13 @@ export class CredentialRepository {
       secretHash: row.secret_hash,
       previousSecretHash: row.previous_secret_hash,
       previousSecretExpiresAt: row.previous_secret_expires_at === null ? null : Number(row.previous_secret_expires_at),
+      tokensNotBefore: row.tokens_not_before === null ? null : Number(row.tokens_not_before),
       account: {
         status: row.account_status as AccountStatus,
         apiCredentialsEnabled: row.api_credentials_enabled === 1,
         accessTokenLifetimeSeconds: row.access_token_lifetime_seconds,
         tokenRateLimitPerMinute: row.token_rate_limit_per_minute,
+        apiRateLimitPerMinute: row.api_rate_limit_per_minute,
       },
       owner:
         row.owner_id === null || row.owner_status === null || row.owner_license === null
@@ -144,6 +149,9 @@ export class CredentialRepository {
         secret_hash: secretHash,
         previous_secret_hash: graceUntil === null ? null : current.secret_hash,
         previous_secret_expires_at: graceUntil,
+        // Without grace, tokens issued with the old secret stop working too. Token times are whole
+        // seconds, so the cut is the start of this second.
+        ...(graceUntil === null ? { tokens_not_before: Math.floor(Date.now() / 1000) * 1000 } : {}),
         updated_at: Date.now(),
       })
       .where('id', '=', id)

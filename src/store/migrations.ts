@@ -115,6 +115,26 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('admin_sessions').ifExists().execute();
       },
     },
+    '0003_token_revocation': {
+      async up(db: Kysely<unknown>) {
+        // Tokens issued before this time (epoch ms, whole seconds) are no longer valid: set by a
+        // secret rotation without grace.
+        await db.schema.alterTable('api_credentials').addColumn('tokens_not_before', 'bigint').execute();
+        await db.schema
+          .createTable('revoked_tokens')
+          .addColumn('jti', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('revoked_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('revoked_tokens_expires_idx').on('revoked_tokens').column('expires_at').execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('revoked_tokens').ifExists().execute();
+        await db.schema.alterTable('api_credentials').dropColumn('tokens_not_before').execute();
+      },
+    },
   };
 }
 

@@ -45,6 +45,15 @@ export interface ApiCredentialsTable {
   created_at: Millis;
   updated_at: Millis;
   last_used_at: Millis | null;
+  tokens_not_before: Millis | null;
+}
+
+export interface RevokedTokensTable {
+  jti: string;
+  account_id: string;
+  client_id: string;
+  revoked_at: Millis;
+  expires_at: Millis;
 }
 
 export interface SigningKeysTable {
@@ -97,6 +106,7 @@ export interface AdminSessionsTable {
 }
 
 export interface Database {
+  revoked_tokens: RevokedTokensTable;
   admin_sessions: AdminSessionsTable;
   accounts: AccountsTable;
   users: UsersTable;

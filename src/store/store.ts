@@ -5,6 +5,7 @@ import { CredentialRepository } from './credentials.js';
 import { type ConnectOptions, type Dialect, type StoreConnection, connect, ping } from './db.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
+import { RevokedTokenRepository } from './revoked-tokens.js';
 import { SessionRepository } from './sessions.js';
 import { SigningKeyRepository } from './signing-keys.js';
 import { UserRepository } from './users.js';
@@ -17,6 +18,7 @@ export class Store {
   readonly keys: SigningKeyRepository;
   readonly audit: AuditRepository;
   readonly sessions: SessionRepository;
+  readonly revokedTokens: RevokedTokenRepository;
 
   private constructor(private readonly connection: StoreConnection) {
     const db = connection.db;
@@ -26,6 +28,7 @@ export class Store {
     this.keys = new SigningKeyRepository(db);
     this.audit = new AuditRepository(db);
     this.sessions = new SessionRepository(db);
+    this.revokedTokens = new RevokedTokenRepository(db);
   }
 
   static async open(options: ConnectOptions, { migrate = true } = {}): Promise<Store> {

@@ -1,0 +1,111 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CcauthError } from '../domain/errors.js';
+import { type BearerVerifier, BearerError, type VerifiedToken } from './bearer.js';
+import { type ApiVersion, mediaTypeOf, negotiateVersion } from './media-type.js';
+import type { AccountRateLimiter } from './rate-limit.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified access token of a gateway route. */
+    token: VerifiedToken;
+    apiVersion: ApiVersion;
+  }
+  interface FastifyContextConfig {
+    /** The scope a gateway route needs (from the catalogue, or an upstream's configuration). */
+    scope?: string;
+  }
+}
+
+export interface GatewayOptions {
+  publicUrl: string;
+  verifier: BearerVerifier;
+  limiter: AccountRateLimiter;
+  /** The token's account's apiRateLimitPerMinute, from memory. */
+  accountLimit: (token: VerifiedToken) => number;
+  /** Counts outcomes for /metrics. */
+  countOutcome?: (outcome: string) => void;
+}
+
+export const INVALID_TOKEN_MESSAGE = 'The access token is invalid or has expired';
+const INVALID_TOKEN_BODY = JSON.stringify({ error: 'invalid_token', message: INVALID_TOKEN_MESSAGE });
+
+/**
+ * The gateway in front of every platform API route registered inside it: bearer token (401),
+ * the account's API limit (429; only requests with a valid token count), media-type version
+ * (406), the route's scope (403). Then the handler runs with `request.token`.
+ */
+export async function gateway(app: FastifyInstance, o: GatewayOptions): Promise<void> {
+  const wwwAuthenticateInvalid = `Bearer error="invalid_token", error_description="${INVALID_TOKEN_MESSAGE}"`;
+  const wwwAuthenticateMissing = `Bearer realm="${o.publicUrl}"`;
+  const count = o.countOutcome ?? (() => undefined);
+
+  app.decorateRequest('token', null as unknown as VerifiedToken);
+  app.decorateRequest('apiVersion', 1);
+
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.scope) throw new Error(`Gateway route ${route.method} ${route.url} declares no scope`);
+  });
+
+  const send = (reply: FastifyReply, status: number, body: string, headers: Record<string, string>) =>
+    reply.code(status).headers(headers).type(`${mediaTypeOf(1)}; charset=utf-8`).send(body);
+
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    let token: VerifiedToken;
+    try {
+      token = await o.verifier.verify(request.headers.authorization);
+    } catch (err) {
+      if (!(err instanceof BearerError)) throw err;
+      count('invalid_token');
+      return send(reply, 401, INVALID_TOKEN_BODY, { 'www-authenticate': err.kind === 'missing' ? wwwAuthenticateMissing : wwwAuthenticateInvalid });
+    }
+    request.token = token;
+
+    const limit = o.accountLimit(token);
+    const decision = o.limiter.consume(token.accountId, limit);
+    reply.header('ratelimit-limit', String(decision.limit));
+    reply.header('ratelimit-remaining', String(decision.remaining));
+    reply.header('ratelimit-reset', String(decision.resetSeconds));
+    if (!decision.allowed) {
+      count('rate_limited');
+      return send(reply, 429, JSON.stringify({ error: 'rate_limited', message: `The account's API limit of ${limit} requests a minute is used up; retry after ${decision.retryAfterSeconds} s` }), {
+        'retry-after': String(decision.retryAfterSeconds),
+      });
+    }
+
+    const negotiated = negotiateVersion(request.headers.accept);
+    if (!negotiated.ok) {
+      count('not_acceptable');
+      return send(reply, 406, JSON.stringify({ error: 'not_acceptable', message: negotiated.message }), {});
+    }
+    request.apiVersion = negotiated.version;
+
+    const scope = request.routeOptions.config.scope as string;
+    if (!token.scopes.includes(scope)) {
+      count('insufficient_scope');
+      return send(reply, 403, JSON.stringify({ error: 'insufficient_scope', message: `This request needs an access token with the scope ${scope}` }), {
+        'www-authenticate': `Bearer error="insufficient_scope", scope="${scope}"`,
+      });
+    }
+    count('allowed');
+  });
+
+  // JSON answers carry the versioned media type.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const type = reply.getHeader('content-type');
+    if (typeof type === 'string' && type.startsWith('application/json')) reply.header('content-type', `${mediaTypeOf(request.apiVersion)}; charset=utf-8`);
+    return payload;
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+    if (error instanceof CcauthError) {
+      return reply.code(error.status).headers(error.headers).send({ error: error.code, message: error.message });
+    }
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      const message = error.validation ? error.message : status === 415 ? 'Unsupported content type: send application/json' : error.message || 'The request is malformed';
+      return reply.code(status === 413 || status === 415 ? status : 400).send({ error: 'invalid_request', message });
+    }
+    request.log.error({ err: error }, 'API handler failure');
+    return reply.code(500).send({ error: 'server_error', message: 'Something went wrong; try again' });
+  });
+}
