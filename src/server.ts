@@ -21,6 +21,7 @@ import { CredentialIssuer } from './auth/credentials.js';
 import { FailureLimiter } from './auth/failure-limiter.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { MasterKey } from './auth/master-key.js';
+import { TokenIntrospection } from './auth/introspection.js';
 import { authRoutes } from './auth/routes.js';
 import { SecretHasher } from './auth/secrets.js';
 import { KeySet } from './auth/signing-keys.js';
@@ -140,7 +141,10 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
     requestIdHeader: false,
   });
 
+  const verifier = new BearerVerifier({ issuer: config.issuer, audience: config.publicUrl, region: config.region, keys, clients, revocations });
+  const introspection = new TokenIntrospection({ tokens, verifier, revocations, store, issuer: config.issuer, audience: config.publicUrl, region: config.region });
   await app.register(authRoutes, {
+    introspection,
     issuer: config.issuer,
     publicUrl: config.publicUrl,
     tokens,
@@ -148,7 +152,6 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
     countOutcome: (outcome: string) => tokenRequests.inc({ outcome }),
   });
 
-  const verifier = new BearerVerifier({ issuer: config.issuer, audience: config.publicUrl, region: config.region, keys, clients, revocations });
   const apiRequests = new Counter({ name: 'ccauth_gateway_requests_total', help: 'Gateway decisions by outcome', labelNames: ['outcome'], registers: [metrics] });
   await app.register(async (api) => {
     await gateway(api, {

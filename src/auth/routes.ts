@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError } from '../domain/errors.js';
 import { ALL_SCOPES } from '../domain/scopes.js';
+import type { TokenIntrospection } from './introspection.js';
 import type { KeySet } from './signing-keys.js';
 import type { TokenService } from './token-service.js';
 
@@ -8,6 +9,7 @@ export interface AuthRoutesOptions {
   issuer: string;
   publicUrl: string;
   tokens: TokenService;
+  introspection: TokenIntrospection;
   keys: KeySet;
   countOutcome: (outcome: string) => void;
   /** Extra discovery fields contributed by endpoints mounted elsewhere (introspection, revocation). */
@@ -68,6 +70,23 @@ export async function authRoutes(app: FastifyInstance, o: AuthRoutesOptions): Pr
     }
   });
 
+  const request = (r: FastifyRequest) => ({
+    contentType: r.headers['content-type'],
+    authorization: r.headers.authorization,
+    body: typeof r.body === 'string' ? r.body : '',
+    ip: r.ip,
+  });
+
+  app.post('/Auth/connect/introspect', async (r, reply) => {
+    const answer = await o.introspection.introspect(request(r));
+    return reply.headers(NO_STORE).type('application/json; charset=utf-8').send(JSON.stringify(answer));
+  });
+
+  app.post('/Auth/connect/revocation', async (r, reply) => {
+    await o.introspection.revoke(request(r));
+    return reply.code(200).headers(NO_STORE).send();
+  });
+
   app.route({
     method: ['GET', 'PUT', 'DELETE', 'PATCH'],
     url: '/Auth/connect/token',
@@ -79,6 +98,10 @@ export async function authRoutes(app: FastifyInstance, o: AuthRoutesOptions): Pr
     issuer: o.issuer,
     token_endpoint: `${o.issuer}/connect/token`,
     jwks_uri: `${o.issuer}/.well-known/openid-configuration/jwks`,
+    introspection_endpoint: `${o.issuer}/connect/introspect`,
+    revocation_endpoint: `${o.issuer}/connect/revocation`,
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     grant_types_supported: ['client_credentials'],
     response_types_supported: ['token'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],

@@ -22,6 +22,12 @@ export interface TokenRequest {
   ip: string;
 }
 
+export interface ClientCredentials {
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  usedBasic: boolean;
+}
+
 export interface IssuedToken {
   accessToken: string;
   expiresIn: number;
@@ -54,6 +60,31 @@ export class TokenService {
   constructor(private readonly o: TokenServiceOptions) {}
 
   async issue(request: TokenRequest): Promise<IssuedToken> {
+    const { params, credentials } = this.parseClientRequest(request);
+
+    const grantType = params.get('grant_type');
+    if (grantType === undefined || grantType === '') throw new InvalidRequestError('The grant_type parameter is required');
+    if (grantType !== 'client_credentials') {
+      // Named only when it is short and within the RFC 6749 5.2 error_description set (no " or \).
+      throw new UnsupportedGrantTypeError(`The grant type ${/^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(grantType) ? grantType : '(given)'} is not supported; use client_credentials`);
+    }
+
+    const record = await this.authenticate(credentials, request.ip);
+    const scopes = decideTokenScopes({ level: record.level, scopes: record.scopes, account: record.account, owner: record.owner }, params.get('scope'));
+    if (!scopes.ok) throw new InvalidScopeError(scopes.message);
+
+    const now = Date.now();
+    const token = this.sign(record, scopes.scopes.join(' '), now);
+    this.o.lastUsed.record(record.clientId, now);
+    this.o.onIssued?.(token);
+    return token;
+  }
+
+  /**
+   * The form body and the client's credentials of a token, introspection or revocation request:
+   * content type, strict form parsing, one client authentication method (RFC 6749 2.3.1).
+   */
+  parseClientRequest(request: TokenRequest): { params: Map<string, string>; credentials: ClientCredentials } {
     if (mediaType(request.contentType) !== 'application/x-www-form-urlencoded') {
       throw new InvalidRequestError('The request body must be application/x-www-form-urlencoded');
     }
@@ -78,17 +109,18 @@ export class TokenService {
       clientId = basic.clientId;
       clientSecret = basic.clientSecret;
     }
+    return { params, credentials: { clientId, clientSecret, usedBasic } };
+  }
 
-    const grantType = params.get('grant_type');
-    if (grantType === undefined || grantType === '') throw new InvalidRequestError('The grant_type parameter is required');
-    if (grantType !== 'client_credentials') {
-      // Named only when it is short and within the RFC 6749 5.2 error_description set (no " or \).
-      throw new UnsupportedGrantTypeError(`The grant type ${/^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(grantType) ? grantType : '(given)'} is not supported; use client_credentials`);
-    }
-
+  /**
+   * Client authentication: the failure limiter, the secret compared in constant time, the same
+   * answer and cost for an unknown client and a wrong secret, then whether the client may act now.
+   */
+  async authenticate(credentials: ClientCredentials, ip: string): Promise<ClientRecord> {
+    const { clientId, clientSecret, usedBasic } = credentials;
     if (!clientId) throw new InvalidClientError('Client authentication is required: send client_id and client_secret', usedBasic);
 
-    const ipKey = `ip:${request.ip}`;
+    const ipKey = `ip:${ip}`;
     const clientKey = `client:${clientId}`;
     const limited = () => {
       const wait = Math.max(this.o.failures.retryAfter(ipKey), this.o.failures.retryAfter(clientKey));
@@ -113,18 +145,9 @@ export class TokenService {
       throw new InvalidClientError('Client authentication failed', usedBasic);
     }
     const record = client as ClientRecord;
-
     const allowed = clientMayGetTokens({ level: record.level, scopes: record.scopes, account: record.account, owner: record.owner });
     if (!allowed.ok) throw new InvalidClientError(allowed.message, usedBasic);
-
-    const scopes = decideTokenScopes({ level: record.level, scopes: record.scopes, account: record.account, owner: record.owner }, params.get('scope'));
-    if (!scopes.ok) throw new InvalidScopeError(scopes.message);
-
-    const now = Date.now();
-    const token = this.sign(record, scopes.scopes.join(' '), now);
-    this.o.lastUsed.record(record.clientId, now);
-    this.o.onIssued?.(token);
-    return token;
+    return record;
   }
 
   private secretMatches(client: ClientRecord | null, secret: string): boolean {
