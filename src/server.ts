@@ -110,7 +110,10 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
   if (redis && subscriber) {
     changeHooks.add(nudgeOthers);
     subscriber.on('message', () => feed.nudge());
-    void subscriber.subscribe(channel).catch((err) => log.warn({ err }, 'Redis subscribe failed; relying on polling'));
+    // (Re)subscribe whenever the connection becomes ready; until then polling carries changes.
+    subscriber.on('ready', () => {
+      void subscriber.subscribe(channel).catch((err) => log.warn({ err }, 'Redis subscribe failed; relying on polling'));
+    });
   }
   const limiter = new AccountRateLimiter(redis, `ccauth:${config.region}:rl`, 200, (err) => log.debug({ err }, 'Redis rate-limit sync failed; using local counts'));
   limiter.start();
