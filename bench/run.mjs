@@ -1,0 +1,91 @@
+// `npm run bench`: runs the benchmark scenarios, prints their tables and PASS/FAIL against the
+// targets, and writes bench/results/latest.json (and a timestamped copy; bench/results/ is not
+// committed).
+//
+//   node bench/run.mjs [scenario ...] [--duration 10] [--warmup 2] [--connections 1,16,64]
+//                      [--cpu-prof] [--wait-quiet SECONDS] [--strict] [--list]
+//
+// A scenario is a module in bench/scenarios/ exporting `name`, `description` and
+// `async run(options)` that resolves to { checks: [{ name, target, value, pass }], text,
+// markdown, ...figures }. To add one, write the module and register it in SCENARIOS below.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BENCH_DIR, fmt, machineInfo, waitForQuiet, warn } from './lib.mjs';
+import * as token from './scenarios/token.mjs';
+
+const SCENARIOS = [token];
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '1,16,64' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'wait-quiet': { type: 'string', default: '0' },
+    strict: { type: 'boolean', default: false },
+    list: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (values.help || values.list) {
+  process.stdout.write(
+    (values.help
+      ? 'usage: node bench/run.mjs [scenario ...] [--duration S] [--warmup S] [--connections 1,16,64] [--cpu-prof] [--strict]\n' +
+        '  --cpu-prof  write V8 CPU profiles of ccauth to bench/results/profiles/\n' +
+        '  --wait-quiet S  first wait up to S seconds for the machine to be under 15% busy\n' +
+        '  --strict    exit 1 when a target is missed\n\nscenarios:\n'
+      : '') + SCENARIOS.map((s) => `  ${s.name.padEnd(10)} ${s.description}`).join('\n') + '\n',
+  );
+  process.exit(0);
+}
+
+const selected = positionals.length ? positionals.map((n) => SCENARIOS.find((s) => s.name === n) ?? fail(`unknown scenario ${n}; try --list`)) : SCENARIOS;
+const connections = values.connections.split(',').map((c) => Number(c.trim()));
+if (connections.some((c) => !Number.isInteger(c) || c < 1)) fail('--connections takes positive integers, e.g. 1,16,64');
+const durationSec = Number(values.duration);
+const warmupSec = Number(values.warmup);
+if (!(durationSec > 0) || !(warmupSec >= 0)) fail('--duration must be > 0 and --warmup >= 0 (seconds)');
+
+const resultsDir = join(BENCH_DIR, 'results');
+mkdirSync(resultsDir, { recursive: true });
+const ccauthNodeArgs = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, 'profiles')}`] : [];
+
+if (Number(values['wait-quiet']) > 0) await waitForQuiet({ maxWaitSec: Number(values['wait-quiet']) });
+const machine = machineInfo();
+const command = `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim();
+process.stdout.write(
+  `ccauth benchmark — ${machine.date}\n` +
+    `machine: ${machine.nproc} CPUs, ${machine.cpuModel}, Node ${machine.node}, ${machine.platform}, load average at start ${machine.loadavgAtStart}\n` +
+    (machine.pinned ? `servers pinned to core ${machine.serverCore}, loader to core ${machine.loaderCore} (taskset)\n` : 'UNPINNED (no taskset): figures are not comparable to the targets\n') +
+    '\n',
+);
+if (ccauthNodeArgs.length) warn('--cpu-prof: ccauth runs under the V8 profiler, so its figures are lower than normal');
+
+const results = [];
+for (const scenario of selected) {
+  const started = Date.now();
+  const result = await scenario.run({ connections, durationSec, warmupSec, ccauthNodeArgs });
+  result.elapsedSec = (Date.now() - started) / 1000;
+  results.push(result);
+  process.stdout.write(`${result.text}\n\n`);
+}
+
+const checks = results.flatMap((r) => r.checks.map((c) => ({ scenario: r.name, ...c })));
+const failed = checks.filter((c) => !c.pass);
+process.stdout.write(failed.length ? `RESULT: FAIL (${failed.length} of ${checks.length} targets missed: ${failed.map((c) => c.name).join('; ')})\n` : `RESULT: PASS (${checks.length} targets met)\n`);
+
+const doc = { machine: { ...machine, loadavgAtEnd: machineInfo().loadavgAtStart }, command, options: { connections, durationSec, warmupSec, cpuProf: values['cpu-prof'] }, pass: failed.length === 0, checks, scenarios: results };
+const json = JSON.stringify(doc, null, 2) + '\n';
+const stamp = machine.date.replace(/[:.]/g, '-');
+writeFileSync(join(resultsDir, 'latest.json'), json);
+writeFileSync(join(resultsDir, `${stamp}.json`), json);
+process.stdout.write(`results: ${join('bench', 'results', 'latest.json')} (and ${stamp}.json); total ${fmt.n(results.reduce((a, r) => a + r.elapsedSec, 0))} s\n`);
+if (values.strict && failed.length) process.exitCode = 1;
+
+function fail(message) {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
