@@ -101,3 +101,12 @@ describe('TypeScript client', () => {
     assert.throws(() => new CcauthClient({ baseUrl: t.baseUrl, clientId: 'x', clientSecret: 'y', scope: ' ' }), TypeError);
   });
 });
+
+describe('package entry point', () => {
+  it('is importable as ccauth/client from the built package', async () => {
+    const specifier = 'ccauth/client';
+    const mod = (await import(specifier)) as { CcauthClient: unknown; TokenRequestError: unknown };
+    assert.equal(typeof mod.CcauthClient, 'function');
+    assert.equal(typeof mod.TokenRequestError, 'function');
+  });
+});
