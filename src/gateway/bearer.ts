@@ -57,6 +57,13 @@ const isB64url = (s: string) => /^[A-Za-z0-9_-]+$/.test(s);
  */
 export class BearerVerifier {
   private readonly leeway: number;
+  /**
+   * Tokens whose signature and claims were already checked: clients reuse a token for its whole
+   * life, so the RSA verification is done once per token, not once per request. Only what cannot
+   * change is cached; expiry and standing are checked on every request.
+   */
+  private readonly checked = new Map<string, VerifiedToken>();
+  private readonly maxChecked = 10_000;
 
   constructor(private readonly o: BearerVerifierOptions) {
     this.leeway = o.leewaySeconds ?? 10;
@@ -112,7 +119,15 @@ export class BearerVerifier {
 
   /** Full check, including the token's standing now (revocation, credential state). */
   async verifyToken(token: string): Promise<VerifiedToken> {
-    const verified = this.verifyJwt(token);
+    let verified = this.checked.get(token);
+    if (verified === undefined || verified.expiresAt + this.leeway <= Math.floor(Date.now() / 1000)) {
+      verified = this.verifyJwt(token);
+      if (this.checked.size >= this.maxChecked) {
+        const oldest = this.checked.keys().next().value;
+        if (oldest !== undefined) this.checked.delete(oldest);
+      }
+      this.checked.set(token, verified);
+    }
     if (this.o.revocations.isRevoked(verified.jti)) throw new BearerError('invalid');
     const client = this.o.clients.peek(verified.clientId) ?? (await this.o.clients.get(verified.clientId));
     if (!stillStanding(client, verified)) throw new BearerError('invalid');
