@@ -24,7 +24,7 @@ interface Person {
   name: string;
 }
 
-describe('Admin Portal in a browser', { skip, timeout: 120_000 }, () => {
+describe('Admin Portal in a browser', { skip, timeout: 240_000 }, () => {
   let t: TestRegion;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
