@@ -1,32 +1,31 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { z } from 'zod';
-import { type Actor, CredentialIssuer } from '../auth/credentials.js';
-import { MasterKey } from '../auth/master-key.js';
-import { SecretHasher, generatePassword, hashPassword } from '../auth/secrets.js';
-import { keyInfo, rotateKeys, KeySet } from '../auth/signing-keys.js';
-import { type Config, ConfigError, type ConfigOverrides, loadConfig } from '../config.js';
-import { seedDemo } from '../demo.js';
-import { CcauthError } from '../domain/errors.js';
-import { LICENSES, USER_STATUSES } from '../domain/licenses.js';
+import type { Logger } from 'pino';
+import type { Actor, CreatedCredential } from '../auth/credentials.js';
+import { type Config, type ConfigOverrides, loadConfig } from '../config.js';
+import type { DemoSeed } from '../demo.js';
+import { ACCOUNT_STATUSES, LICENSES, USER_STATUSES } from '../domain/licenses.js';
+import type { User } from '../domain/model.js';
+import { API_RATE_LIMIT_MAX, API_RATE_LIMIT_MIN, TOKEN_LIFETIME_MAX, TOKEN_LIFETIME_MIN } from '../domain/policy.js';
+import type { Store } from '../store/store.js';
 import {
-  API_RATE_LIMIT_MAX,
-  API_RATE_LIMIT_MIN,
-  TOKEN_LIFETIME_MAX,
-  TOKEN_LIFETIME_MIN,
-} from '../domain/policy.js';
-import { createRegion } from '../server.js';
-import { Store } from '../store/store.js';
-
-/** A bad input or a refused operation: printed as one clear line, exit code 1 (2 for usage). */
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
+  CliError,
+  EXIT_FAILURE,
+  EXIT_USAGE,
+  describeError,
+  emailArg,
+  intInRange,
+  isUniqueViolation,
+  nameArg,
+  onOff,
+  oneLine,
+  oneOf,
+  optionalNameArg,
+  print,
+  readPasswordFromStdin,
+  table,
+  warn,
+} from './util.js';
 
 interface GlobalOptions {
   json?: boolean;
@@ -52,41 +51,21 @@ function configFrom(opts: GlobalOptions): Config {
   return loadConfig(process.env, overrides);
 }
 
+function packageVersion(): string {
+  try {
+    // src/cli/main.ts and dist/cli/main.js are both two levels below the package root.
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
 const CLI_ACTOR: Actor = { id: null, email: 'ccauth-cli' };
-
-function print(json: boolean | undefined, value: unknown, human: () => string): void {
-  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n');
-}
-
-function table(rows: Record<string, unknown>[], columns: string[]): string {
-  if (rows.length === 0) return '(none)';
-  const cell = (v: unknown) => (v === null || v === undefined ? '' : Array.isArray(v) ? v.join(',') : String(v));
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i] as number)).join('  ').trimEnd();
-  return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
-}
-
-function onOff(value: string | undefined, flag: string): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (value === 'on') return true;
-  if (value === 'off') return false;
-  throw new CliError(`${flag} must be on or off, not "${value}"`, 2);
-}
-
-function intInRange(value: string | undefined, flag: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new CliError(`${flag} must be a whole number from ${min} to ${max}, not "${value}"`, 2);
-  return Number(value);
-}
-
-function oneOf<T extends string>(value: string | undefined, flag: string, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) throw new CliError(`${flag} must be one of ${allowed.join(', ')}, not "${value}"`, 2);
-  return value as T;
-}
 
 async function withStore<T>(opts: GlobalOptions, fn: (store: Store, config: Config) => Promise<T>): Promise<T> {
   const config = configFrom(opts);
+  const { Store } = await import('../store/store.js');
   const store = await Store.open(config);
   try {
     return await fn(store, config);
@@ -95,195 +74,311 @@ async function withStore<T>(opts: GlobalOptions, fn: (store: Store, config: Conf
   }
 }
 
-function readStdin(): string {
-  try {
-    return readFileSync(0, 'utf8');
-  } catch {
-    throw new CliError('--password-stdin was given but standard input could not be read', 2);
-  }
+async function requireAccount(store: Store, id: string): Promise<void> {
+  if (!(await store.accounts.get(id))) throw new CliError(`No account with the id ${id} (see ccauth account list)`);
 }
+
+async function requireUser(store: Store, email: string): Promise<User> {
+  const user = await store.users.getByEmail(email);
+  if (!user) throw new CliError(`No user with the email ${email}`);
+  return user;
+}
+
+/** The same redaction as the server's logger (src/server.ts), writing to stderr. */
+const LOG_REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'headers.authorization',
+  'body',
+  'req.body',
+  'clientSecret',
+  'client_secret',
+  'password',
+  'access_token',
+];
+
+async function stderrLogger(config: Config): Promise<Logger> {
+  const { pino } = await import('pino');
+  return pino({ level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' }, base: { service: 'ccauth' } }, pino.destination({ fd: 2, sync: true }));
+}
+
+function localUrl(host: string, port: number): string {
+  const h = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
+function firstTokenCommands(base: string, seed: DemoSeed): { curl: string; cli: string } {
+  const { clientId, clientSecret } = seed.credential;
+  return {
+    curl:
+      `curl -s -X POST ${base}/Auth/connect/token -H 'content-type: application/x-www-form-urlencoded' ` +
+      `-d 'grant_type=client_credentials&client_id=${clientId}&client_secret=${clientSecret}&scope=agents-availability%3Aread'`,
+    cli: `npx ccauth token --url ${base} --client-id ${clientId} --client-secret ${clientSecret} --scope agents-availability:read`,
+  };
+}
+
+const HELP_FOOTER = `
+Configuration comes from the environment (PORT, CCAUTH_HOST, CCAUTH_REGION, CCAUTH_PUBLIC_URL,
+CCAUTH_DATA_DIR, DATABASE_URL, REDIS_URL, CCAUTH_MASTER_KEY, ...); a flag overrides its variable.
+The CLI works on the same store as a running server; servers pick up its changes within a second.
+
+With --json, a command prints exactly one JSON document (one line) on stdout; list commands print
+a JSON array. Errors never go to stdout: one line "error: ..." on stderr.
+
+Exit codes: 0 done; 1 failed (OAuth error from the token endpoint, server unreachable, store
+error); 2 bad input (usage, invalid value, unknown or duplicate account/user/scope).
+
+Examples:
+  ccauth account create --name "Acme" --api-credentials on
+  ccauth user create --account <id> --email ada@acme.test --license admin
+  ccauth credential create --user ada@acme.test --name "CRM sync" --scopes users:read,stats --json
+  ccauth token --client-id <id> --client-secret <secret> --scope stats --url http://localhost:8080`;
 
 export function buildProgram(): Command {
   const program = new Command('ccauth')
     .description('ccauth: API credentials, OAuth 2.0 client-credentials tokens and the API gateway of one region')
-    .option('--json', 'print one JSON document on stdout')
-    .option('--port <port>', 'port to listen on (PORT)')
-    .option('--host <host>', 'address to listen on (CCAUTH_HOST)')
-    .option('--region <region>', 'region name (CCAUTH_REGION)')
-    .option('--public-url <url>', "the region's public base URL (CCAUTH_PUBLIC_URL)")
-    .option('--data-dir <dir>', 'embedded store and key file directory (CCAUTH_DATA_DIR)')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .option('--json', 'print one JSON document on stdout (list commands: a JSON array)')
+    .option('--port <port>', 'port to listen on (PORT, default 8080)')
+    .option('--host <host>', 'address to listen on (CCAUTH_HOST, default 0.0.0.0)')
+    .option('--region <region>', 'region name (CCAUTH_REGION, default emea)')
+    .option('--public-url <url>', "the region's public base URL (CCAUTH_PUBLIC_URL, default http://localhost:<port>)")
+    .option('--data-dir <dir>', 'embedded store and key file directory (CCAUTH_DATA_DIR, default ./data)')
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
     .option('--redis-url <url>', 'Redis URL (REDIS_URL)')
-    .showHelpAfterError()
+    .helpOption('-h, --help', 'show help')
+    .helpCommand('help [command]', 'show help for a command')
+    .addHelpText('after', HELP_FOOTER)
     .exitOverride();
   const g = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
 
   program
     .command('serve')
     .description('run the region: token service, gateway, admin portal')
-    .option('--demo', 'seed the demo account on an empty store')
+    .option('--demo', 'on an empty store, seed the demo account "Demo Contact Center" and print how to get a first token')
+    .addHelpText('after', '\nWith --json, one JSON line is printed once the server listens; logs then go to stderr.\nStops on SIGINT or SIGTERM.')
     .action(async (_o, cmd: Command) => {
       const opts = g(cmd) as GlobalOptions & { demo?: boolean };
       const config = configFrom(opts);
-      const region = await createRegion(config);
-      const seed = opts.demo ? await seedDemo(region.store, region.issuer, config.demoPassword) : undefined;
-      await region.listen();
+      // With --json stdout carries only the one document: logs go to stderr.
+      const [{ createRegion }, { seedDemo }] = await Promise.all([import('../server.js'), import('../demo.js')]);
+      const region = await createRegion(config, opts.json ? { log: await stderrLogger(config) } : {});
+      let seed: DemoSeed | undefined;
+      let stop: () => void = () => undefined;
+      const stopped = new Promise<void>((resolve) => {
+        stop = resolve;
+      });
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        if (opts.demo) seed = await seedDemo(region.store, region.issuer, config.demoPassword);
+        await region.listen();
+      } catch (err) {
+        process.removeListener('SIGINT', stop);
+        process.removeListener('SIGTERM', stop);
+        await region.close().catch(() => undefined);
+        throw new CliError(`Could not start the region: ${(err as Error).message}`, EXIT_FAILURE);
+      }
       const address = region.app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
-      const local = `http://localhost:${port}`;
+      const url = localUrl(config.host, port);
+      const hint = seed ? firstTokenCommands(url, seed) : undefined;
       if (opts.json) {
-        print(true, { listening: local, issuer: config.issuer, region: config.region, store: region.store.location, demo: seed ?? null }, () => '');
+        print(true, {
+          status: 'listening',
+          url,
+          publicUrl: config.publicUrl,
+          issuer: config.issuer,
+          region: config.region,
+          store: { dialect: region.store.dialect, location: region.store.location },
+          pid: process.pid,
+          demo: !opts.demo
+            ? null
+            : !seed
+              ? { seeded: false, reason: 'the store already has accounts' }
+              : {
+                  seeded: true,
+                  accountId: seed.accountId,
+                  users: seed.users,
+                  ...(seed.passwordGenerated ? { password: seed.password } : { passwordFrom: 'CCAUTH_DEMO_PASSWORD' }),
+                  credential: seed.credential,
+                  firstToken: hint,
+                },
+        }, () => '');
       } else {
-        const lines = [
-          `ccauth region ${config.region} listening on ${local} (issuer ${config.issuer})`,
-          `store: ${region.store.dialect} ${region.store.location}`,
-        ];
-        if (seed) {
+        const lines = [`ccauth region ${config.region} listening on ${url} (issuer ${config.issuer})`, `store: ${region.store.dialect} ${region.store.location}`];
+        if (opts.demo && !seed) lines.push('demo: the store already has accounts; nothing seeded');
+        if (seed && hint) {
           lines.push(
             '',
             'Demo account "Demo Contact Center" created. Shown once, keep it:',
-            `  sign-in: admin@demo.test, supervisor@demo.test, agent@demo.test  password: ${seed.passwordGenerated ? seed.password : '(CCAUTH_DEMO_PASSWORD)'}`,
+            `  sign-in: ${seed.users.map((u) => u.email).join(', ')}  password: ${seed.passwordGenerated ? seed.password : '(CCAUTH_DEMO_PASSWORD)'}`,
+            `  admin portal: ${url}/admin/`,
             `  demo API credential: client_id ${seed.credential.clientId}  client_secret ${seed.credential.clientSecret}`,
             '',
             'Get a first token:',
-            `  curl -s -X POST ${local}/Auth/connect/token \\`,
-            `    -H 'content-type: application/x-www-form-urlencoded' \\`,
-            `    -d 'grant_type=client_credentials&client_id=${seed.credential.clientId}&client_secret=${seed.credential.clientSecret}&scope=agents-availability%3Aread'`,
+            `  ${hint.curl}`,
+            'or',
+            `  ${hint.cli}`,
           );
         }
         process.stdout.write(lines.join('\n') + '\n');
       }
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await stopped;
       await region.close();
     });
 
   program
     .command('migrate')
-    .description('bring the store schema up to date')
+    .description('bring the store schema up to date (safe to run again: applies only what is missing)')
     .action(async (_o, cmd: Command) => {
       const opts = g(cmd);
       const config = configFrom(opts);
+      const { Store } = await import('../store/store.js');
       const store = await Store.open(config, { migrate: false });
       try {
         const applied = await store.migrate();
-        print(opts.json, { applied, store: store.location }, () => (applied.length ? `applied: ${applied.join(', ')}` : 'already up to date'));
+        print(opts.json, { applied, store: { dialect: store.dialect, location: store.location } }, () =>
+          applied.length ? `applied: ${applied.join(', ')}` : 'already up to date',
+        );
       } finally {
         await store.close();
       }
     });
 
-  const account = program.command('account').description('accounts (tenants)');
+  const account = program.command('account').description('accounts (tenants): create, update, list');
   account
     .command('create')
-    .requiredOption('--name <name>', 'account name')
+    .description('create an account')
+    .requiredOption('--name <name>', 'account name (1..100 characters)')
     .option('--api-credentials <on|off>', 'the API credentials switch', 'off')
-    .action(async (o: { name: string; apiCredentials: string }, cmd: Command) => {
+    .option('--token-lifetime <seconds>', `access token lifetime (${TOKEN_LIFETIME_MIN}..${TOKEN_LIFETIME_MAX}, default 900)`)
+    .option('--rate-limit <perMinute>', `API requests per minute (${API_RATE_LIMIT_MIN}..${API_RATE_LIMIT_MAX}, default 600)`)
+    .action(async (o: { name: string; apiCredentials: string; tokenLifetime?: string; rateLimit?: string }, cmd: Command) => {
       const opts = g(cmd);
-      const name = o.name.trim();
-      if (name.length === 0 || name.length > 200) throw new CliError('--name must be 1..200 characters', 2);
-      const enabled = onOff(o.apiCredentials, '--api-credentials');
-      const created = await withStore(opts, (store) => store.accounts.create({ name, apiCredentialsEnabled: enabled ?? false }));
+      const input = {
+        name: nameArg(o.name),
+        apiCredentialsEnabled: onOff(o.apiCredentials, '--api-credentials') ?? false,
+        accessTokenLifetimeSeconds: intInRange(o.tokenLifetime, '--token-lifetime', TOKEN_LIFETIME_MIN, TOKEN_LIFETIME_MAX),
+        apiRateLimitPerMinute: intInRange(o.rateLimit, '--rate-limit', API_RATE_LIMIT_MIN, API_RATE_LIMIT_MAX),
+      };
+      const created = await withStore(opts, (store) => store.accounts.create(input));
       print(opts.json, created, () => `account ${created.id} created: ${created.name}, API credentials ${created.apiCredentialsEnabled ? 'on' : 'off'}`);
     });
   account
-    .command('update <id>')
+    .command('update')
+    .description('change settings of an account; running servers apply them within a second')
+    .argument('<id>', 'account id')
     .option('--api-credentials <on|off>', 'the API credentials switch')
     .option('--token-lifetime <seconds>', `access token lifetime (${TOKEN_LIFETIME_MIN}..${TOKEN_LIFETIME_MAX})`)
     .option('--rate-limit <perMinute>', `API requests per minute (${API_RATE_LIMIT_MIN}..${API_RATE_LIMIT_MAX})`)
-    .option('--status <status>', 'active or disabled')
-    .option('--name <name>', 'new name')
+    .option('--status <status>', ACCOUNT_STATUSES.join('|'))
+    .option('--name <name>', 'new name (1..100 characters)')
     .action(async (id: string, o: { apiCredentials?: string; tokenLifetime?: string; rateLimit?: string; status?: string; name?: string }, cmd: Command) => {
       const opts = g(cmd);
       const changes = {
         apiCredentialsEnabled: onOff(o.apiCredentials, '--api-credentials'),
         accessTokenLifetimeSeconds: intInRange(o.tokenLifetime, '--token-lifetime', TOKEN_LIFETIME_MIN, TOKEN_LIFETIME_MAX),
         apiRateLimitPerMinute: intInRange(o.rateLimit, '--rate-limit', API_RATE_LIMIT_MIN, API_RATE_LIMIT_MAX),
-        status: oneOf(o.status, '--status', ['active', 'disabled'] as const),
-        name: o.name?.trim(),
+        status: oneOf(o.status, '--status', ACCOUNT_STATUSES),
+        name: optionalNameArg(o.name),
       };
-      if (changes.name !== undefined && (changes.name.length === 0 || changes.name.length > 200)) throw new CliError('--name must be 1..200 characters', 2);
-      if (Object.values(changes).every((v) => v === undefined)) throw new CliError('Nothing to change: give at least one of --api-credentials, --token-lifetime, --rate-limit, --status, --name', 2);
-      const updated = await withStore(opts, (store) => store.accounts.update(id, changes));
-      if (!updated) throw new CliError(`No account with id ${id}`);
-      print(opts.json, updated, () => `account ${updated.id} updated`);
+      if (Object.values(changes).every((v) => v === undefined)) {
+        throw new CliError('Nothing to change: give at least one of --api-credentials, --token-lifetime, --rate-limit, --status, --name');
+      }
+      const updated = await withStore(opts, async (store) => {
+        await requireAccount(store, id);
+        const result = await store.accounts.update(id, changes);
+        if (!result) throw new CliError(`No account with the id ${id} (see ccauth account list)`);
+        return result;
+      });
+      print(opts.json, updated, () => `account ${updated.id} updated: ${updated.status}, API credentials ${updated.apiCredentialsEnabled ? 'on' : 'off'}, token lifetime ${updated.accessTokenLifetimeSeconds} s, ${updated.apiRateLimitPerMinute} API requests/min`);
     });
-  account.command('list').action(async (_o, cmd: Command) => {
-    const opts = g(cmd);
-    const accounts = await withStore(opts, (store) => store.accounts.list());
-    print(opts.json, accounts, () =>
-      table(
-        accounts.map((a) => ({ ...a, apiCredentials: a.apiCredentialsEnabled ? 'on' : 'off' })),
-        ['id', 'name', 'status', 'apiCredentials', 'accessTokenLifetimeSeconds', 'apiRateLimitPerMinute'],
-      ),
-    );
-  });
+  account
+    .command('list')
+    .description('list all accounts of the region')
+    .action(async (_o, cmd: Command) => {
+      const opts = g(cmd);
+      const accounts = await withStore(opts, (store) => store.accounts.list());
+      print(opts.json, accounts, () =>
+        table(
+          accounts.map((a) => ({ ...a, apiCredentials: a.apiCredentialsEnabled ? 'on' : 'off' })),
+          ['id', 'name', 'status', 'apiCredentials', 'accessTokenLifetimeSeconds', 'apiRateLimitPerMinute'],
+        ),
+      );
+    });
 
-  const user = program.command('user').description('users of an account');
+  const user = program.command('user').description('users of an account: create, update, list');
   user
     .command('create')
+    .description('create a user; without --password-stdin a random password is generated and printed once')
     .requiredOption('--account <id>', 'account id')
-    .requiredOption('--email <email>', 'email (unique in the region)')
+    .requiredOption('--email <email>', 'email (unique in the region; sign-in is by email)')
     .requiredOption('--license <license>', LICENSES.join('|'))
-    .option('--name <name>', 'display name')
-    .option('--password-stdin', 'read the password from standard input')
+    .option('--name <name>', 'display name (1..100 characters; default: the part of the email before @)')
+    .option('--password-stdin', 'read the password (8..200 characters, one line) from standard input')
     .action(async (o: { account: string; email: string; license: string; name?: string; passwordStdin?: boolean }, cmd: Command) => {
       const opts = g(cmd);
       const license = oneOf(o.license, '--license', LICENSES) as (typeof LICENSES)[number];
-      const email = z.email().safeParse(o.email.trim());
-      if (!email.success) throw new CliError(`--email is not a valid email address: "${o.email}"`, 2);
-      let password: string;
-      let generated = false;
-      if (o.passwordStdin) {
-        password = readStdin().replace(/\r?\n$/, '');
-        if (password.length < 8 || password.length > 200) throw new CliError('The password must be 8..200 characters', 2);
-      } else {
-        password = generatePassword();
-        generated = true;
-      }
+      const email = emailArg(o.email);
+      const name = optionalNameArg(o.name);
+      const generated = !o.passwordStdin;
+      const { generatePassword, hashPassword } = await import('../auth/secrets.js');
+      const password = o.passwordStdin ? readPasswordFromStdin() : generatePassword();
       const created = await withStore(opts, async (store) => {
-        if (!(await store.accounts.get(o.account))) throw new CliError(`No account with id ${o.account}`);
-        if (await store.users.getByEmail(email.data)) throw new CliError(`A user with the email ${email.data.toLowerCase()} already exists in this region`);
-        return store.users.create({ accountId: o.account, email: email.data, name: o.name, license, passwordHash: await hashPassword(password) });
+        await requireAccount(store, o.account);
+        const duplicate = new CliError(`A user with the email ${email} already exists in this region (emails are unique across the region)`);
+        if (await store.users.getByEmail(email)) throw duplicate;
+        try {
+          return await store.users.create({ accountId: o.account, email, name, license, passwordHash: await hashPassword(password) });
+        } catch (err) {
+          if (isUniqueViolation(err)) throw duplicate;
+          throw err;
+        }
       });
       const out = generated ? { ...created, password } : created;
-      print(opts.json, out, () => `user ${created.email} created (${created.license})${generated ? `\npassword (shown once): ${password}` : ''}`);
+      print(opts.json, out, () => `user ${created.email} created (${created.license}) in account ${created.accountId}${generated ? `\npassword (shown once, keep it): ${password}` : ''}`);
     });
   user
-    .command('update <email>')
+    .command('update')
+    .description('change the license, status or name of a user; running servers apply it within a second')
+    .argument('<email>', "the user's email")
     .option('--license <license>', LICENSES.join('|'))
     .option('--status <status>', USER_STATUSES.join('|'))
-    .option('--name <name>', 'display name')
-    .action(async (email: string, o: { license?: string; status?: string; name?: string }, cmd: Command) => {
+    .option('--name <name>', 'display name (1..100 characters)')
+    .action(async (emailInput: string, o: { license?: string; status?: string; name?: string }, cmd: Command) => {
       const opts = g(cmd);
-      const changes = { license: oneOf(o.license, '--license', LICENSES), status: oneOf(o.status, '--status', USER_STATUSES), name: o.name?.trim() };
-      if (Object.values(changes).every((v) => v === undefined)) throw new CliError('Nothing to change: give --license, --status or --name', 2);
+      const email = emailArg(emailInput, 'EMAIL');
+      const changes = { license: oneOf(o.license, '--license', LICENSES), status: oneOf(o.status, '--status', USER_STATUSES), name: optionalNameArg(o.name) };
+      if (Object.values(changes).every((v) => v === undefined)) throw new CliError('Nothing to change: give at least one of --license, --status, --name');
       const updated = await withStore(opts, async (store) => {
-        const existing = await store.users.getByEmail(email);
-        if (!existing) throw new CliError(`No user with the email ${email}`);
-        return store.users.update(existing.id, changes);
+        const existing = await requireUser(store, email);
+        const result = await store.users.update(existing.id, changes);
+        if (!result) throw new CliError(`No user with the email ${email}`);
+        return result;
       });
-      if (!updated) throw new CliError(`No user with the email ${email}`);
       print(opts.json, updated, () => `user ${updated.email} updated: ${updated.license}, ${updated.status}`);
     });
   user
     .command('list')
+    .description('list the users of an account')
     .requiredOption('--account <id>', 'account id')
     .action(async (o: { account: string }, cmd: Command) => {
       const opts = g(cmd);
       const users = await withStore(opts, async (store) => {
-        if (!(await store.accounts.get(o.account))) throw new CliError(`No account with id ${o.account}`);
+        await requireAccount(store, o.account);
         return store.users.listByAccount(o.account);
       });
-      print(opts.json, users, () => table(users as unknown as Record<string, unknown>[], ['id', 'email', 'name', 'license', 'status']));
+      print(opts.json, users, () => table(users, ['id', 'email', 'name', 'license', 'status']));
     });
 
-  const credential = program.command('credential').description('API credentials');
-  const issuerFor = (store: Store, config: Config) => new CredentialIssuer(store, new SecretHasher(MasterKey.load(config).derive('client-secret-hash')));
-  const printCreated = (json: boolean | undefined, created: Awaited<ReturnType<CredentialIssuer['createUserLevel']>>) => {
+  const credential = program.command('credential').description('API credentials: create, import account-level, list');
+  const issuerFor = async (store: Store, config: Config) => {
+    const [{ CredentialIssuer }, { SecretHasher }, { MasterKey }] = await Promise.all([import('../auth/credentials.js'), import('../auth/secrets.js'), import('../auth/master-key.js')]);
+    return new CredentialIssuer(store, new SecretHasher(MasterKey.load(config).derive('client-secret-hash')));
+  };
+  const printCreated = (json: boolean | undefined, created: CreatedCredential) => {
     const out = { ...created.credential, clientSecret: created.clientSecret };
     print(json, out, () =>
       [
@@ -297,64 +392,81 @@ export function buildProgram(): Command {
   };
   credential
     .command('create')
-    .description('create a user-level credential for an existing admin or supervisor')
+    .description("create a user-level credential for an admin or supervisor; prints the secret once")
     .requiredOption('--user <email>', "the owner's email")
     .requiredOption('--name <name>', 'credential name (1..100 characters)')
-    .requiredOption('--scopes <scopes>', 'comma-separated scopes')
+    .requiredOption('--scopes <scopes>', "comma-separated scopes the owner's license may grant, e.g. users:read,stats")
     .action(async (o: { user: string; name: string; scopes: string }, cmd: Command) => {
       const opts = g(cmd);
+      const email = emailArg(o.user, '--user');
+      const name = nameArg(o.name);
       const created = await withStore(opts, async (store, config) => {
-        const owner = await store.users.getByEmail(o.user);
-        if (!owner) throw new CliError(`No user with the email ${o.user}`);
-        const account = await store.accounts.get(owner.accountId);
-        if (account && !account.apiCredentialsEnabled) {
-          process.stderr.write(`warning: API credentials are off for the account ${account.id}; tokens will be refused until it is turned on\n`);
-        }
-        return issuerFor(store, config).createUserLevel(owner, { name: o.name, scopes: o.scopes }, CLI_ACTOR);
+        const owner = await requireUser(store, email);
+        const result = await (await issuerFor(store, config)).createUserLevel(owner, { name, scopes: o.scopes }, CLI_ACTOR);
+        const acc = await store.accounts.get(owner.accountId);
+        if (acc && !acc.apiCredentialsEnabled) warn(`API credentials are off for the account ${acc.id}; tokens are refused until it is turned on (ccauth account update ${acc.id} --api-credentials on)`);
+        if (acc && acc.status !== 'active') warn(`the account ${acc.id} is disabled; tokens are refused`);
+        if (owner.status !== 'active') warn(`${owner.email} is disabled; tokens are refused until the user is active again`);
+        return result;
       });
       printCreated(opts.json, created);
     });
   credential
     .command('import-account-level')
-    .description('create a deprecated account-level credential (the only way one comes to exist)')
+    .description('create a deprecated account-level credential (the only way one comes to exist); prints the secret once')
     .requiredOption('--account <id>', 'account id')
     .requiredOption('--name <name>', 'credential name (1..100 characters)')
-    .requiredOption('--scopes <scopes>', 'comma-separated scopes')
+    .requiredOption('--scopes <scopes>', 'comma-separated scopes from the catalogue')
     .action(async (o: { account: string; name: string; scopes: string }, cmd: Command) => {
       const opts = g(cmd);
+      const name = nameArg(o.name);
       const created = await withStore(opts, async (store, config) => {
-        if (!(await store.accounts.get(o.account))) throw new CliError(`No account with id ${o.account}`);
-        return issuerFor(store, config).importAccountLevel(o.account, { name: o.name, scopes: o.scopes }, CLI_ACTOR);
+        await requireAccount(store, o.account);
+        return (await issuerFor(store, config)).importAccountLevel(o.account, { name, scopes: o.scopes }, CLI_ACTOR);
       });
       printCreated(opts.json, created);
     });
   credential
     .command('list')
+    .description('list the credentials of an account (never their secrets)')
     .requiredOption('--account <id>', 'account id')
     .action(async (o: { account: string }, cmd: Command) => {
       const opts = g(cmd);
-      const list = await withStore(opts, async (store) => {
-        if (!(await store.accounts.get(o.account))) throw new CliError(`No account with id ${o.account}`);
-        return store.credentials.listByAccount(o.account);
+      const { list, owners } = await withStore(opts, async (store) => {
+        await requireAccount(store, o.account);
+        const users = await store.users.listByAccount(o.account);
+        return { list: await store.credentials.listByAccount(o.account), owners: new Map(users.map((u) => [u.id, u.email])) };
       });
-      print(opts.json, list, () => table(list as unknown as Record<string, unknown>[], ['id', 'name', 'clientId', 'level', 'scopes', 'lastUsedAt']));
+      print(opts.json, list, () =>
+        table(
+          list.map((c) => ({ ...c, owner: c.ownerUserId ? (owners.get(c.ownerUserId) ?? c.ownerUserId) : '(account)' })),
+          ['id', 'name', 'clientId', 'level', 'owner', 'scopes', 'lastUsedAt'],
+        ),
+      );
     });
 
-  const keys = program.command('keys').description('token signing keys');
-  keys.command('list').action(async (_o, cmd: Command) => {
-    const opts = g(cmd);
-    const rows = await withStore(opts, async (store, config) => {
-      await new KeySet(store, MasterKey.load(config), config.region).ensureAndLoad();
-      return (await store.keys.listAll()).map(keyInfo);
+  const keys = program.command('keys').description('token signing keys: list, rotate');
+  keys
+    .command('list')
+    .description('list the signing keys (next, active, retired) and until when each is published')
+    .action(async (_o, cmd: Command) => {
+      const opts = g(cmd);
+      const rows = await withStore(opts, async (store, config) => {
+        const { KeySet, keyInfo } = await import('../auth/signing-keys.js');
+        const { MasterKey } = await import('../auth/master-key.js');
+        await new KeySet(store, MasterKey.load(config), config.region).ensureAndLoad();
+        return (await store.keys.listAll()).map(keyInfo);
+      });
+      print(opts.json, rows, () => table(rows, ['kid', 'state', 'createdAt', 'activatedAt', 'retiredAt', 'publishedUntil']));
     });
-    print(opts.json, rows, () => table(rows as unknown as Record<string, unknown>[], ['kid', 'state', 'createdAt', 'activatedAt', 'publishedUntil']));
-  });
   keys
     .command('rotate')
     .description('start signing with the pre-published next key; keep the old one published until its tokens expire')
     .action(async (_o, cmd: Command) => {
       const opts = g(cmd);
       const result = await withStore(opts, async (store, config) => {
+        const { KeySet, rotateKeys } = await import('../auth/signing-keys.js');
+        const { MasterKey } = await import('../auth/master-key.js');
         const masterKey = MasterKey.load(config);
         await new KeySet(store, masterKey, config.region).ensureAndLoad();
         return rotateKeys(store, masterKey, config.region);
@@ -364,19 +476,21 @@ export function buildProgram(): Command {
 
   program
     .command('token')
-    .description('get an access token from a token endpoint')
+    .description('get an access token from a token endpoint (client credentials grant) and print the token response')
     .requiredOption('--client-id <id>', 'client ID')
     .requiredOption('--client-secret <secret>', 'client secret')
-    .requiredOption('--scope <scope>', 'scope')
-    .option('--url <base>', "the region's base URL (default: CCAUTH_PUBLIC_URL)")
+    .requiredOption('--scope <scope>', 'scope (several: space-separated)')
+    .option('--url <base>', "the region's base URL (default: CCAUTH_PUBLIC_URL, else http://localhost:<PORT>)")
+    .addHelpText('after', '\nExit code 1 when the token endpoint answers an OAuth error (e.g. invalid_client) or cannot be reached.')
     .action(async (o: { clientId: string; clientSecret: string; scope: string; url?: string }, cmd: Command) => {
       const opts = g(cmd);
-      const base = (o.url ?? configFrom(opts).publicUrl).replace(/\/+$/, '');
+      const base = (o.url ?? configFrom(opts).publicUrl).trim().replace(/\/+$/, '');
       let url: URL;
       try {
         url = new URL(`${base}/Auth/connect/token`);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
       } catch {
-        throw new CliError(`--url is not a valid URL: ${o.url}`, 2);
+        throw new CliError(`--url must be an http or https URL, not "${base}"`);
       }
       let response: Response;
       try {
@@ -384,26 +498,38 @@ export function buildProgram(): Command {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
           body: new URLSearchParams({ grant_type: 'client_credentials', client_id: o.clientId, client_secret: o.clientSecret, scope: o.scope }),
+          signal: AbortSignal.timeout(30_000),
         });
       } catch (err) {
-        throw new CliError(`Could not reach ${url.origin}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+        const cause = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
+        throw new CliError(`Could not reach the token endpoint ${url.href}: ${cause}`, EXIT_FAILURE);
       }
       const text = await response.text();
       let body: unknown;
       try {
         body = JSON.parse(text);
       } catch {
-        throw new CliError(`The token endpoint answered ${response.status} with a body that is not JSON`);
+        throw new CliError(`The token endpoint ${url.href} answered ${response.status} with a body that is not JSON`, EXIT_FAILURE);
       }
       if (!response.ok) {
-        const e = body as { error?: string; error_description?: string };
-        if (opts.json) process.stdout.write(JSON.stringify(body, null, 2) + '\n');
-        throw new CliError(`${response.status} ${e.error ?? 'error'}: ${e.error_description ?? ''}`.trim());
+        const e = (body ?? {}) as { error?: unknown; error_description?: unknown };
+        const code = typeof e.error === 'string' ? e.error : 'error';
+        const description = typeof e.error_description === 'string' ? `: ${e.error_description}` : '';
+        throw new CliError(`The token endpoint refused (${response.status} ${code})${description}`, EXIT_FAILURE);
       }
       print(opts.json, body, () => JSON.stringify(body, null, 2));
     });
 
+  configureErrorsEverywhere(program);
   return program;
+}
+
+/** Commander's own usage errors: one line on stderr, with where to find help. */
+function configureErrorsEverywhere(cmd: Command, path = cmd.name()): void {
+  cmd.configureOutput({
+    outputError: (str, write) => write(`${oneLine(str)} (see: ${path} --help)\n`),
+  });
+  for (const sub of cmd.commands) configureErrorsEverywhere(sub, `${path} ${sub.name()}`);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -413,13 +539,11 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander already printed its message (or the help / version text).
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
       return;
     }
-    const message =
-      err instanceof CliError || err instanceof ConfigError || err instanceof CcauthError ? err.message : `ccauth: ${(err as Error).message ?? String(err)}`;
+    const { message, exitCode } = describeError(err);
     process.stderr.write(`error: ${message}\n`);
-    process.exitCode = err instanceof CliError ? err.exitCode : err instanceof ConfigError ? 2 : 1;
+    process.exitCode = exitCode;
   }
 }
-
