@@ -135,6 +135,62 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('api_credentials').dropColumn('tokens_not_before').execute();
       },
     },
+    '0004_platform_data': {
+      async up(db: Kysely<unknown>) {
+        // Content bytes are binary in both dialects: blob in SQLite, bytea in PostgreSQL.
+        const binary = dialect === 'postgres' ? 'bytea' : 'blob';
+        await db.schema
+          .createTable('interactions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('direction', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('agent_user_id', 'text', (c) => c.references('users.id'))
+          .addColumn('customer', 'text')
+          .addColumn('skill', 'text')
+          .addColumn('notes', 'text')
+          .addColumn('started_at', 'bigint', (c) => c.notNull())
+          .addColumn('ended_at', 'bigint')
+          .addColumn('handling_seconds', 'integer')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('interactions_account_started_idx').on('interactions').columns(['account_id', 'started_at']).execute();
+        await db.schema.createIndex('interactions_agent_idx').on('interactions').column('agent_user_id').execute();
+        await db.schema
+          .createTable('interaction_content')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('interaction_id', 'text', (c) => c.notNull().references('interactions.id').onDelete('cascade'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('content_type', 'text', (c) => c.notNull())
+          .addColumn('size', 'integer', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('data', binary, (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('interaction_content_interaction_idx').on('interaction_content').columns(['interaction_id', 'kind']).execute();
+        await db.schema
+          .createTable('payment_sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('agent_user_id', 'text', (c) => c.notNull().references('users.id'))
+          .addColumn('interaction_id', 'text', (c) => c.references('interactions.id'))
+          .addColumn('amount_minor', 'bigint', (c) => c.notNull())
+          .addColumn('currency', 'text', (c) => c.notNull())
+          .addColumn('reference', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('payment_sessions_account_idx').on('payment_sessions').column('account_id').execute();
+      },
+      async down(db: Kysely<unknown>) {
+        for (const t of ['payment_sessions', 'interaction_content', 'interactions']) await db.schema.dropTable(t).ifExists().execute();
+      },
+    },
   };
 }
 

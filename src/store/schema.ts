@@ -105,6 +105,60 @@ export interface AdminSessionsTable {
   expires_at: Millis;
 }
 
+/** An interaction (call, chat or email) of an account's contact center. */
+export interface InteractionsTable {
+  id: string;
+  account_id: string;
+  /** voice | chat | email */
+  channel: string;
+  /** inbound | outbound */
+  direction: string;
+  /** active | completed */
+  state: string;
+  agent_user_id: string | null;
+  /** The customer's address as the platform shows it (e.g. a masked phone number or email). */
+  customer: string | null;
+  skill: string | null;
+  notes: string | null;
+  started_at: Millis;
+  ended_at: Millis | null;
+  /** Whole seconds from start to completion; null while active. */
+  handling_seconds: number | null;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+/** Recordings and transcripts of an interaction: the bytes live in the store (blob / bytea). */
+export interface InteractionContentTable {
+  id: string;
+  account_id: string;
+  interaction_id: string;
+  /** recording | transcript */
+  kind: string;
+  content_type: string;
+  size: number;
+  /** Hex SHA-256 of the bytes: the strong ETag of a download. */
+  sha256: string;
+  data: Buffer;
+  created_at: Millis;
+}
+
+/** A secure payment session: amounts and references only, never card data. */
+export interface PaymentSessionsTable {
+  id: string;
+  account_id: string;
+  agent_user_id: string;
+  interaction_id: string | null;
+  /** The amount in the currency's minor unit (cents, pence, yen...). */
+  amount_minor: number;
+  currency: string;
+  reference: string | null;
+  status: string;
+  created_at: Millis;
+  updated_at: Millis;
+  expires_at: Millis;
+}
+
 export interface Database {
   revoked_tokens: RevokedTokensTable;
   admin_sessions: AdminSessionsTable;
@@ -114,4 +168,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
   changes: ChangesTable;
+  interactions: InteractionsTable;
+  interaction_content: InteractionContentTable;
+  payment_sessions: PaymentSessionsTable;
 }

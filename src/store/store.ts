@@ -4,6 +4,9 @@ import { AuditRepository } from './audit.js';
 import { CredentialRepository } from './credentials.js';
 import { type ConnectOptions, type Dialect, type StoreConnection, connect, ping } from './db.js';
 import { migrateToLatest } from './migrations.js';
+import { InteractionContentRepository } from './platform-content.js';
+import { InteractionRepository } from './platform-interactions.js';
+import { PaymentSessionRepository } from './platform-payments.js';
 import type { Database } from './schema.js';
 import { RevokedTokenRepository } from './revoked-tokens.js';
 import { SessionRepository } from './sessions.js';
@@ -19,6 +22,9 @@ export class Store {
   readonly audit: AuditRepository;
   readonly sessions: SessionRepository;
   readonly revokedTokens: RevokedTokenRepository;
+  readonly interactions: InteractionRepository;
+  readonly interactionContent: InteractionContentRepository;
+  readonly paymentSessions: PaymentSessionRepository;
 
   private constructor(private readonly connection: StoreConnection) {
     const db = connection.db;
@@ -29,6 +35,9 @@ export class Store {
     this.audit = new AuditRepository(db);
     this.sessions = new SessionRepository(db);
     this.revokedTokens = new RevokedTokenRepository(db);
+    this.interactions = new InteractionRepository(db);
+    this.interactionContent = new InteractionContentRepository(db);
+    this.paymentSessions = new PaymentSessionRepository(db);
   }
 
   static async open(options: ConnectOptions, { migrate = true } = {}): Promise<Store> {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { PRESENCES } from '../../domain/licenses.js';
 import type { Store } from '../../store/store.js';
+import { errorSchema, gatewayErrors } from '../shared/schemas.js';
 
 /**
  * Agent Availability API: how many of the account's agents tagged with all the given skills are
@@ -24,10 +25,16 @@ export async function agentsAvailabilityApi(app: FastifyInstance, o: { store: St
             properties: Object.fromEntries(PRESENCES.map((p) => [p, { type: 'integer' }])),
             required: [...PRESENCES],
           },
+          // Missing skillNames answers the platform's own shape; any other invalid request the
+          // common error shape (one schema alone would serialize the other to {}).
           400: {
-            type: 'object',
-            properties: { SkillNames: { type: 'array', items: { type: 'string' } } },
+            description: 'skillNames is missing, or the request is otherwise invalid',
+            anyOf: [
+              { type: 'object', properties: { SkillNames: { type: 'array', items: { type: 'string' } } }, required: ['SkillNames'] },
+              errorSchema,
+            ],
           },
+          ...gatewayErrors,
         },
       },
     },
