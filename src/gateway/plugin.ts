@@ -13,6 +13,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a gateway route needs (from the catalogue, or an upstream's configuration). */
     scope?: string;
+    /**
+     * false on a route that serves bytes in their own media type (a recording, an upstream's
+     * answer): its Accept header names that type, not an API version, so no 406 for it.
+     */
+    versioned?: boolean;
   }
 }
 
@@ -72,7 +77,7 @@ export async function gateway(app: FastifyInstance, o: GatewayOptions): Promise<
       });
     }
 
-    const negotiated = negotiateVersion(request.headers.accept);
+    const negotiated = request.routeOptions.config.versioned === false ? ({ ok: true, version: 1 } as const) : negotiateVersion(request.headers.accept);
     if (!negotiated.ok) {
       count('not_acceptable');
       return send(reply, 406, JSON.stringify({ error: 'not_acceptable', message: negotiated.message }), {});

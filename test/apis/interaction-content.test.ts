@@ -148,7 +148,7 @@ describe('Interaction Content API', () => {
       }
     });
 
-    it('serves Accept: audio/wav (needs the gateway to skip version negotiation on routes with config.versioned false)', { todo: 'gateway change requested in docs/apis.md' }, async () => {
+    it('serves Accept: audio/wav', async () => {
       const res = await read(contentPath(call1, 'recording'), { accept: 'audio/wav' });
       assert.equal(res.status, 200);
     });

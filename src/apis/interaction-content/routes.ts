@@ -5,17 +5,6 @@ import type { Store } from '../../store/store.js';
 import { errorSchema, gatewayErrors, idParams, notFound } from '../shared/schemas.js';
 import { decideRange, ifRangeHolds, noneMatch } from './range.js';
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /**
-     * false on a route that serves stored bytes in their own media type (audio/wav, text/plain...):
-     * its Accept header names that type, not an API version, so version negotiation (406) does
-     * not apply to it. Honoured once the gateway reads it (see docs/apis.md).
-     */
-    versioned?: boolean;
-  }
-}
-
 const TAGS = ['Interaction Content'];
 
 const contentItemSchema = {
