@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { ALL_SCOPES, isKnownScope } from './domain/scopes.js';
 
 /**
  * All configuration, parsed and validated once. Sources, later wins: defaults, environment,
@@ -28,6 +30,26 @@ export interface Config {
   changePollMs: number;
   /** How often lastUsedAt is written for the credentials used since the last write. */
   lastUsedFlushMs: number;
+  /** External HTTP upstreams the gateway routes path prefixes to (CCAUTH_UPSTREAMS). */
+  upstreams: UpstreamConfig[];
+}
+
+/** HTTP methods an upstream can route; `*` in the configuration stands for the ones not listed. */
+export const UPSTREAM_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export type UpstreamMethod = (typeof UPSTREAM_METHODS)[number];
+
+/** One external upstream: requests below `prefix` go to `url`, each method needing its scope. */
+export interface UpstreamConfig {
+  /** Path prefix at the gateway, e.g. `/crm` (no trailing slash). */
+  prefix: string;
+  /** Base URL of the upstream; the path after the prefix is appended to its path. */
+  url: string;
+  /** The scope each routed method needs; methods absent here are answered 405. */
+  scopes: Partial<Record<UpstreamMethod, string>>;
+  /** Time allowed for the upstream's response headers, and between two chunks of its body. */
+  timeoutMs: number;
+  /** Shown in the API reference. */
+  description: string | undefined;
 }
 
 export type ConfigOverrides = Partial<Record<keyof typeof ENV_NAMES, string | number | boolean | undefined>>;
@@ -49,6 +71,7 @@ const ENV_NAMES = {
   authFailuresPerMinute: 'CCAUTH_AUTH_FAILURES_PER_MINUTE',
   changePollMs: 'CCAUTH_CHANGE_POLL_MS',
   lastUsedFlushMs: 'CCAUTH_LAST_USED_FLUSH_MS',
+  upstreams: 'CCAUTH_UPSTREAMS',
 } as const;
 
 const bool = z
@@ -98,6 +121,7 @@ const schema = z.object({
   authFailuresPerMinute: z.coerce.number().int().min(1).max(1_000_000).default(20),
   changePollMs: z.coerce.number().int().min(10).max(60_000).default(250),
   lastUsedFlushMs: z.coerce.number().int().min(10).max(600_000).default(5000),
+  upstreams: optionalString,
 });
 
 export class ConfigError extends Error {}
@@ -121,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = parsed.data;
+  const upstreams = parseUpstreams(c.upstreams);
   const publicUrl = (c.publicUrl ?? `http://localhost:${c.port}`).replace(/\/+$/, '');
   return {
     ...c,
@@ -132,5 +157,118 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     redisUrl: c.redisUrl,
     masterKey: c.masterKey,
     demoPassword: c.demoPassword,
+    upstreams,
   };
+}
+
+/** First path segments that belong to the region itself, never to an upstream. */
+const RESERVED_PREFIXES = ['Auth', 'admin', 'docs', 'openapi.json', 'healthz', 'readyz', 'metrics', '.well-known'];
+
+const upstreamSchema = z
+  .object({
+    prefix: z
+      .string()
+      .transform((p) => p.replace(/\/+$/, ''))
+      .pipe(
+        z
+          .string()
+          .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must be a path such as /crm or /crm/v2 (letters, digits and . _ ~ - between slashes)')
+          .refine((p) => !p.split('/').some((segment) => segment === '.' || segment === '..'), 'must not contain . or .. segments')
+          .refine((p) => !RESERVED_PREFIXES.includes(p.split('/')[1] ?? ''), `must not start with a path of the region itself (${RESERVED_PREFIXES.map((r) => `/${r}`).join(', ')})`),
+      ),
+    url: z
+      .string()
+      .url('must be an absolute http or https URL')
+      .refine((u) => /^https?:\/\//i.test(u), 'must be an http or https URL')
+      .refine((u) => {
+        const url = new URL(u);
+        return url.username === '' && url.password === '';
+      }, 'must not contain credentials')
+      .refine((u) => {
+        const url = new URL(u);
+        return url.search === '' && url.hash === '';
+      }, 'must not have a query string or a fragment'),
+    scopes: z
+      .record(z.string(), z.string())
+      .transform((scopes, ctx) => {
+        const out: Partial<Record<UpstreamMethod | '*', string>> = {};
+        for (const [method, scope] of Object.entries(scopes)) {
+          const m = method.toUpperCase();
+          if (m !== '*' && !(UPSTREAM_METHODS as readonly string[]).includes(m)) {
+            ctx.addIssue({ code: 'custom', path: [method], message: `"${method}" is not a method an upstream can route (${UPSTREAM_METHODS.join(', ')} or *)` });
+            continue;
+          }
+          if (!isKnownScope(scope)) {
+            ctx.addIssue({ code: 'custom', path: [method], message: `"${scope}" is not a scope of the catalogue (${ALL_SCOPES.join(', ')})` });
+            continue;
+          }
+          if (out[m as UpstreamMethod | '*'] !== undefined) {
+            ctx.addIssue({ code: 'custom', path: [method], message: `${m} is given twice` });
+            continue;
+          }
+          out[m as UpstreamMethod | '*'] = scope;
+        }
+        if (Object.keys(scopes).length === 0) ctx.addIssue({ code: 'custom', message: 'must name the scope of at least one method, e.g. {"GET":"users:read"}' });
+        return out;
+      }),
+    timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    description: z.string().max(2000).optional(),
+  })
+  .strict();
+
+/**
+ * CCAUTH_UPSTREAMS: a JSON array, or `@/path/to/file.json` to read it from a file. Each method's
+ * scope must be from the catalogue: a token can only ever carry catalogue scopes, so a route that
+ * needed another scope could never be called.
+ */
+export function parseUpstreams(raw: string | undefined): UpstreamConfig[] {
+  if (raw === undefined) return [];
+  const fail = (message: string): never => {
+    throw new ConfigError(`Invalid configuration:\n  CCAUTH_UPSTREAMS: ${message}`);
+  };
+  let text = raw;
+  if (raw.startsWith('@')) {
+    const file = resolve(raw.slice(1));
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    fail(`not valid JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(json)) fail('must be a JSON array of upstreams, e.g. [{"prefix":"/crm","url":"http://crm.internal:9000/api","scopes":{"GET":"users:read"}}]');
+  const entries = json as unknown[];
+  const problems: string[] = [];
+  const upstreams: UpstreamConfig[] = [];
+  entries.forEach((entry, index) => {
+    const prefix = entry !== null && typeof entry === 'object' && typeof (entry as { prefix?: unknown }).prefix === 'string' ? ` (${(entry as { prefix: string }).prefix})` : '';
+    const parsed = upstreamSchema.safeParse(entry);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const where = issue.path.length ? `.${issue.path.map(String).join('.')}` : '';
+        problems.push(`[${index}]${prefix}${where}: ${issue.message}`);
+      }
+      return;
+    }
+    const { '*': fallback, ...explicit } = parsed.data.scopes;
+    const scopes: Partial<Record<UpstreamMethod, string>> = {};
+    for (const method of UPSTREAM_METHODS) {
+      // HEAD is a GET without the body: it needs what GET needs unless told otherwise.
+      const scope = explicit[method] ?? (method === 'HEAD' ? explicit.GET : undefined) ?? fallback;
+      if (scope !== undefined) scopes[method] = scope;
+    }
+    upstreams.push({ prefix: parsed.data.prefix, url: parsed.data.url.replace(/\/+$/, ''), scopes, timeoutMs: parsed.data.timeoutMs, description: parsed.data.description });
+  });
+  const seen = new Set<string>();
+  for (const u of upstreams) {
+    if (seen.has(u.prefix)) problems.push(`the prefix ${u.prefix} is configured twice`);
+    seen.add(u.prefix);
+  }
+  if (problems.length) fail(`\n    ${problems.join('\n    ')}`);
+  return upstreams;
 }

@@ -14,6 +14,9 @@ import { BearerVerifier } from './gateway/bearer.js';
 import { gateway } from './gateway/plugin.js';
 import { AccountRateLimiter } from './gateway/rate-limit.js';
 import { RevocationList } from './gateway/revocations.js';
+import { upstreamMethodFallbacks, upstreamOverlaps, upstreamRoutes } from './gateway/upstream.js';
+import { openApi } from './docs/openapi.js';
+import { docsRoutes } from './docs/ui.js';
 import { changeHooks } from './store/changes.js';
 import { API_RATE_LIMIT_DEFAULT } from './domain/policy.js';
 import { ClientCache } from './auth/client-cache.js';
@@ -26,7 +29,7 @@ import { authRoutes } from './auth/routes.js';
 import { SecretHasher } from './auth/secrets.js';
 import { KeySet } from './auth/signing-keys.js';
 import { TokenService } from './auth/token-service.js';
-import type { Config } from './config.js';
+import { type Config, ConfigError } from './config.js';
 import { Store } from './store/store.js';
 
 /** Everything one region's process holds, composed from config. */
@@ -144,6 +147,13 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
     requestIdHeader: false,
   });
 
+  // Every route, as it is added: an upstream prefix must not overlap a route of the region.
+  const routes: { method: string | string[]; url: string; upstream?: string }[] = [];
+  app.addHook('onRoute', (route) => void routes.push({ method: route.method, url: route.url, upstream: route.config?.upstream }));
+  let overlaps: string[] = [];
+  // Before any route: the OpenAPI document is generated from the routes' schemas.
+  await openApi(app, { publicUrl: config.publicUrl, region: config.region, upstreams: config.upstreams });
+
   const verifier = new BearerVerifier({ issuer: config.issuer, audience: config.publicUrl, region: config.region, keys, clients, revocations });
   const introspection = new TokenIntrospection({ tokens, verifier, revocations, store, issuer: config.issuer, audience: config.publicUrl, region: config.region });
   await app.register(authRoutes, {
@@ -155,6 +165,12 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
     countOutcome: (outcome: string) => tokenRequests.inc({ outcome }),
   });
 
+  const upstreamResponses = new Counter({
+    name: 'ccauth_upstream_responses_total',
+    help: 'Requests forwarded to external upstreams, by prefix and outcome (status class, bad_gateway, gateway_timeout)',
+    labelNames: ['upstream', 'outcome'],
+    registers: [metrics],
+  });
   const apiRequests = new Counter({ name: 'ccauth_gateway_requests_total', help: 'Gateway decisions by outcome', labelNames: ['outcome'], registers: [metrics] });
   await app.register(async (api) => {
     await gateway(api, {
@@ -166,7 +182,17 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
       countOutcome: (outcome) => apiRequests.inc({ outcome }),
     });
     await api.register(platformApis, { store });
+    // An upstream that would clash with a route of the region is not registered; the start fails below.
+    overlaps = upstreamOverlaps(config.upstreams, routes);
+    if (overlaps.length) return;
+    await api.register(upstreamRoutes, {
+      upstreams: config.upstreams,
+      region: config.region,
+      trustProxy: config.trustProxy,
+      countOutcome: (upstream, outcome) => upstreamResponses.inc({ upstream, outcome }),
+    });
   });
+  if (!overlaps.length) await app.register(upstreamMethodFallbacks, { upstreams: config.upstreams });
 
   const issuer = new CredentialIssuer(store, hasher);
   const sessions = new SessionService(store);
@@ -190,9 +216,10 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
     }
   });
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  await app.register(docsRoutes, { region: config.region });
 
   let closed = false;
-  return {
+  const region: Region = {
     config,
     app,
     store,
@@ -222,6 +249,12 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
       if (!options.store) await store.close();
     },
   };
+  if (!overlaps.length) overlaps = upstreamOverlaps(config.upstreams, routes);
+  if (overlaps.length) {
+    await region.close();
+    throw new ConfigError(`Invalid configuration:\n  ${overlaps.join('\n  ')}`);
+  }
+  return region;
 }
 
 /** The built Admin Portal (dist/portal), served at /admin/ with a fallback to its index page. */
