@@ -3,7 +3,7 @@
 // committed).
 //
 //   node bench/run.mjs [scenario ...] [--duration 10] [--warmup 2] [--connections 1,16,64]
-//                      [--cpu-prof] [--wait-quiet SECONDS] [--strict] [--list]
+//                      [--cpu-prof] [--wait-quiet SECONDS] [--skip-floor] [--nice N] [--strict] [--list]
 //
 // A scenario is a module in bench/scenarios/ exporting `name`, `description` and
 // `async run(options)` that resolves to { checks: [{ name, target, value, pass }], text,
@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCH_DIR, fmt, machineInfo, waitForQuiet, warn } from './lib.mjs';
+import { BENCH_DIR, fmt, machineInfo, setNiceness, waitForQuiet, warn } from './lib.mjs';
 import * as token from './scenarios/token.mjs';
 
 const SCENARIOS = [token];
@@ -24,6 +24,8 @@ const { values, positionals } = parseArgs({
     connections: { type: 'string', default: '1,16,64' },
     'cpu-prof': { type: 'boolean', default: false },
     'wait-quiet': { type: 'string', default: '0' },
+    'skip-floor': { type: 'boolean', default: false },
+    nice: { type: 'string', default: process.getuid?.() === 0 ? '-10' : '0' },
     strict: { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -35,7 +37,9 @@ if (values.help || values.list) {
     (values.help
       ? 'usage: node bench/run.mjs [scenario ...] [--duration S] [--warmup S] [--connections 1,16,64] [--cpu-prof] [--strict]\n' +
         '  --cpu-prof  write V8 CPU profiles of ccauth to bench/results/profiles/\n' +
-        '  --wait-quiet S  first wait up to S seconds for the machine to be under 15% busy\n' +
+        '  --wait-quiet S  first wait up to S seconds for the machine to be under 15% busy for 8 s\n' +
+        '  --skip-floor  do not measure the bare node:http reference endpoint\n' +
+        '  --nice N    niceness of the measured processes (default -10 as root, else 0)\n' +
         '  --strict    exit 1 when a target is missed\n\nscenarios:\n'
       : '') + SCENARIOS.map((s) => `  ${s.name.padEnd(10)} ${s.description}`).join('\n') + '\n',
   );
@@ -53,13 +57,17 @@ const resultsDir = join(BENCH_DIR, 'results');
 mkdirSync(resultsDir, { recursive: true });
 const ccauthNodeArgs = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, 'profiles')}`] : [];
 
+const nice = Number(values.nice);
+if (!Number.isInteger(nice) || nice < -20 || nice > 19) fail('--nice takes an integer from -20 to 19');
+setNiceness(nice);
 if (Number(values['wait-quiet']) > 0) await waitForQuiet({ maxWaitSec: Number(values['wait-quiet']) });
 const machine = machineInfo();
 const command = `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim();
 process.stdout.write(
   `ccauth benchmark — ${machine.date}\n` +
     `machine: ${machine.nproc} CPUs, ${machine.cpuModel}, Node ${machine.node}, ${machine.platform}, load average at start ${machine.loadavgAtStart}\n` +
-    (machine.pinned ? `servers pinned to core ${machine.serverCore}, loader to core ${machine.loaderCore} (taskset)\n` : 'UNPINNED (no taskset): figures are not comparable to the targets\n') +
+    (machine.pinned ? `servers pinned to core ${machine.serverCore}, loader to core ${machine.loaderCore} (taskset)` : 'UNPINNED (no taskset): figures are not comparable to the targets') +
+    `; measured processes at niceness ${machine.niceness}\n` +
     '\n',
 );
 if (ccauthNodeArgs.length) warn('--cpu-prof: ccauth runs under the V8 profiler, so its figures are lower than normal');
@@ -67,7 +75,7 @@ if (ccauthNodeArgs.length) warn('--cpu-prof: ccauth runs under the V8 profiler, 
 const results = [];
 for (const scenario of selected) {
   const started = Date.now();
-  const result = await scenario.run({ connections, durationSec, warmupSec, ccauthNodeArgs });
+  const result = await scenario.run({ connections, durationSec, warmupSec, ccauthNodeArgs, floor: !values['skip-floor'] });
   result.elapsedSec = (Date.now() - started) / 1000;
   results.push(result);
   process.stdout.write(`${result.text}\n\n`);
@@ -77,7 +85,7 @@ const checks = results.flatMap((r) => r.checks.map((c) => ({ scenario: r.name, .
 const failed = checks.filter((c) => !c.pass);
 process.stdout.write(failed.length ? `RESULT: FAIL (${failed.length} of ${checks.length} targets missed: ${failed.map((c) => c.name).join('; ')})\n` : `RESULT: PASS (${checks.length} targets met)\n`);
 
-const doc = { machine: { ...machine, loadavgAtEnd: machineInfo().loadavgAtStart }, command, options: { connections, durationSec, warmupSec, cpuProf: values['cpu-prof'] }, pass: failed.length === 0, checks, scenarios: results };
+const doc = { machine: { ...machine, loadavgAtEnd: machineInfo().loadavgAtStart }, command, options: { connections, durationSec, warmupSec, cpuProf: values['cpu-prof'], floor: !values['skip-floor'], niceness: machine.niceness }, pass: failed.length === 0, checks, scenarios: results };
 const json = JSON.stringify(doc, null, 2) + '\n';
 const stamp = machine.date.replace(/[:.]/g, '-');
 writeFileSync(join(resultsDir, 'latest.json'), json);
