@@ -35,7 +35,7 @@ const { values, positionals } = parseArgs({
 if (values.help || values.list) {
   process.stdout.write(
     (values.help
-      ? 'usage: node bench/run.mjs [scenario ...] [--duration S] [--warmup S] [--connections 1,16,64] [--cpu-prof] [--strict]\n' +
+      ? 'usage: node bench/run.mjs [scenario ...] [--duration S] [--warmup S] [--connections 1,16,64] [--cpu-prof] [--wait-quiet S] [--skip-floor] [--nice N] [--strict] [--list]\n' +
         '  --cpu-prof  write V8 CPU profiles of ccauth to bench/results/profiles/\n' +
         '  --wait-quiet S  first wait up to S seconds for the machine to be under 15% busy for 8 s\n' +
         '  --skip-floor  do not measure the bare node:http reference endpoint\n' +
