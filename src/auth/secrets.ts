@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { type KeyObject, createHmac, createSecretKey, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
@@ -19,7 +19,12 @@ export function generateClientId(): string {
  * endpoint fast. A stolen database alone does not let anyone test candidate secrets.
  */
 export class SecretHasher {
-  constructor(private readonly key: Buffer) {}
+  private readonly key: KeyObject;
+
+  constructor(key: Buffer) {
+    // Imported once: creating the HMAC from raw bytes would re-import the key on every request.
+    this.key = createSecretKey(key);
+  }
 
   hash(secret: string): string {
     return 'h1$' + createHmac('sha256', this.key).update(secret, 'utf8').digest('base64url');
