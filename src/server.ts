@@ -7,7 +7,7 @@ import fastifyStatic from '@fastify/static';
 import { CredentialAdmin } from './admin/credentials.js';
 import { adminRoutes } from './admin/routes.js';
 import { SessionService } from './admin/sessions.js';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { platformApis } from './apis/index.js';
 import { ChangeFeed } from './auth/change-feed.js';
 import { BearerVerifier } from './gateway/bearer.js';
@@ -106,7 +106,7 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
 
   // Redis (optional): other instances hear of a change at once instead of at their next poll,
   // and the accounts' API limits are shared.
-  const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : undefined;
   const subscriber = redis?.duplicate();
   const channel = `ccauth:${config.region}:changes`;
   const nudgeOthers = () => void redis?.publish(channel, '1').catch(() => undefined);
@@ -291,7 +291,9 @@ async function portal(app: FastifyInstance): Promise<void> {
   });
 }
 
-function connectRedis(url: string, log: Logger): Redis {
+async function connectRedis(url: string, log: Logger): Promise<Redis> {
+  // Loaded only when REDIS_URL is set.
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, {
     lazyConnect: false,
     enableOfflineQueue: false,

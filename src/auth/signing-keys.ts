@@ -1,5 +1,5 @@
 import { type KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
 import type { Store } from '../store/store.js';
 import type { SigningKeyRow } from '../store/signing-keys.js';
 import type { MasterKey } from './master-key.js';
@@ -30,8 +30,15 @@ function jwkThumbprint(n: string, e: string): string {
   return createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
 }
 
+// node-forge is only needed when a key is made (first start, rotation): loaded then, not at start.
+let forgeModule: typeof Forge | undefined;
+async function loadForge(): Promise<typeof Forge> {
+  forgeModule ??= (await import('node-forge')).default;
+  return forgeModule;
+}
+
 /** A self-signed X.509 certificate for the key, so that `x5t`/`x5c` mean what clients expect. */
-function selfSignedCertificate(privatePem: string, publicPem: string, kid: string, region: string): Buffer {
+function selfSignedCertificate(forge: typeof Forge, privatePem: string, publicPem: string, kid: string, region: string): Buffer {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicPem);
   cert.serialNumber = '01' + randomBytes(15).toString('hex');
@@ -52,13 +59,14 @@ function selfSignedCertificate(privatePem: string, publicPem: string, kid: strin
   return Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
 }
 
-export function createKeyRow(masterKey: MasterKey, region: string, state: 'next' | 'active', now = Date.now()): SigningKeyRow {
+export async function createKeyRow(masterKey: MasterKey, region: string, state: 'next' | 'active', now = Date.now()): Promise<SigningKeyRow> {
+  const forge = await loadForge();
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = publicKey.export({ format: 'jwk' }) as { n: string; e: string };
   const kid = jwkThumbprint(jwk.n, jwk.e);
   const privatePem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   const publicPem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
-  const der = selfSignedCertificate(privatePem, publicPem, kid, region);
+  const der = selfSignedCertificate(forge, privatePem, publicPem, kid, region);
   const x5t = createHash('sha1').update(der).digest('base64url');
   const publicJwk: PublicJwk = { kty: 'RSA', use: 'sig', alg: 'RS256', kid, n: jwk.n, e: jwk.e, x5t, x5c: [der.toString('base64')] };
   return {
@@ -120,14 +128,13 @@ export class KeySet {
   async ensureAndLoad(): Promise<void> {
     const published = await this.store.keys.listPublished();
     if (!published.some((k) => k.state === 'active')) {
+      // Made before the transaction: RSA generation takes a moment, and the store need not wait.
+      const active = await createKeyRow(this.masterKey, this.region, 'active');
+      const next = await createKeyRow(this.masterKey, this.region, 'next');
       await this.store.transaction(async (trx) => {
         const again = await this.store.keys.listPublished(Date.now(), trx);
-        if (!again.some((k) => k.state === 'active')) {
-          await this.store.keys.insert(createKeyRow(this.masterKey, this.region, 'active'), trx);
-        }
-        if (!again.some((k) => k.state === 'next')) {
-          await this.store.keys.insert(createKeyRow(this.masterKey, this.region, 'next'), trx);
-        }
+        if (!again.some((k) => k.state === 'active')) await this.store.keys.insert(active, trx);
+        if (!again.some((k) => k.state === 'next')) await this.store.keys.insert(next, trx);
       });
     }
     await this.reload();
@@ -183,7 +190,7 @@ export class KeySet {
  * is published. Safe to run while servers are running; they pick it up through the change feed.
  */
 export async function rotateKeys(store: Store, masterKey: MasterKey, region: string): Promise<{ activated: string; retired: string | null; next: string }> {
-  const nextRow = createKeyRow(masterKey, region, 'next');
+  const nextRow = await createKeyRow(masterKey, region, 'next');
   return store.transaction(async (trx) => {
     const now = Date.now();
     const rows = await store.keys.listPublished(now, trx);
@@ -191,7 +198,7 @@ export async function rotateKeys(store: Store, masterKey: MasterKey, region: str
     let next = rows.find((r) => r.state === 'next');
     if (!next) {
       // No pre-published key (should not happen after first start): publish one now and use it.
-      next = createKeyRow(masterKey, region, 'next', now);
+      next = await createKeyRow(masterKey, region, 'next', now);
       await store.keys.insert(next, trx);
     }
     const maxLifetime = await store.accounts.maxTokenLifetimeSeconds(trx);

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import type Pg from 'pg';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -21,8 +21,6 @@ export interface ConnectOptions {
   databaseSchema?: string | undefined;
 }
 
-// int8 (bigint) columns hold epoch milliseconds, well inside Number's exact range.
-pg.types.setTypeParser(20, (v: string) => Number(v));
 
 export async function connect(options: ConnectOptions): Promise<StoreConnection> {
   if (options.databaseUrl) return connectPostgres(options.databaseUrl, options.databaseSchema);
@@ -48,6 +46,10 @@ function connectSqlite(dataDir: string): StoreConnection {
 }
 
 async function connectPostgres(url: string, schema: string | undefined): Promise<StoreConnection> {
+  // Loaded only for PostgreSQL: the embedded store does not pay for it.
+  const pg: typeof Pg = (await import('pg')).default;
+  // int8 (bigint) columns hold epoch milliseconds, well inside Number's exact range.
+  pg.types.setTypeParser(20, (v: string) => Number(v));
   if (schema) {
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
