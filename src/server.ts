@@ -66,8 +66,10 @@ const REDACT = [
   'access_token',
 ];
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'ccauth' } });
+/** The service's logger: stdout by default; `fd: 2` for stderr (when stdout carries a JSON answer). */
+export function createLogger(config: Pick<Config, 'logLevel'>, fd: 1 | 2 = 1): Logger {
+  const options = { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'ccauth' } };
+  return fd === 1 ? pino(options) : pino(options, pino.destination({ fd, sync: true }));
 }
 
 export async function createRegion(config: Config, options: { log?: Logger; store?: Store } = {}): Promise<Region> {

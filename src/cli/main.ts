@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import type { Logger } from 'pino';
 import type { Actor, CreatedCredential } from '../auth/credentials.js';
 import { type Config, type ConfigOverrides, loadConfig } from '../config.js';
 import type { DemoSeed } from '../demo.js';
@@ -84,25 +83,6 @@ async function requireUser(store: Store, email: string): Promise<User> {
   return user;
 }
 
-/** The same redaction as the server's logger (src/server.ts), writing to stderr. */
-const LOG_REDACT = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-csrf-token"]',
-  'headers.authorization',
-  'body',
-  'req.body',
-  'clientSecret',
-  'client_secret',
-  'password',
-  'access_token',
-];
-
-async function stderrLogger(config: Config): Promise<Logger> {
-  const { pino } = await import('pino');
-  return pino({ level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' }, base: { service: 'ccauth' } }, pino.destination({ fd: 2, sync: true }));
-}
-
 function localUrl(host: string, port: number): string {
   const h = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   return `http://${h}:${port}`;
@@ -162,8 +142,9 @@ export function buildProgram(): Command {
       const opts = g(cmd) as GlobalOptions & { demo?: boolean };
       const config = configFrom(opts);
       // With --json stdout carries only the one document: logs go to stderr.
-      const [{ createRegion }, { seedDemo }] = await Promise.all([import('../server.js'), import('../demo.js')]);
-      const region = await createRegion(config, opts.json ? { log: await stderrLogger(config) } : {});
+      const [{ createRegion, createLogger }, { seedDemo }] = await Promise.all([import('../server.js'), import('../demo.js')]);
+      // With --json, stdout carries the one JSON document: the logs go to stderr.
+      const region = await createRegion(config, opts.json ? { log: createLogger(config, 2) } : {});
       let seed: DemoSeed | undefined;
       let stop: () => void = () => undefined;
       const stopped = new Promise<void>((resolve) => {
