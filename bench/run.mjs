@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH_DIR, fmt, machineInfo, setNiceness, waitForQuiet, warn } from './lib.mjs';
 import * as token from './scenarios/token.mjs';
+import * as gateway from './scenarios/gateway.mjs';
 
-const SCENARIOS = [token];
+const SCENARIOS = [token, gateway];
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
