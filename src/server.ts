@@ -181,7 +181,15 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
       limiter,
       // The verifier has just read this client's record (with its account) into the cache.
       accountLimit: (token) => clients.peek(token.clientId)?.account.apiRateLimitPerMinute ?? API_RATE_LIMIT_DEFAULT,
-      countOutcome: (outcome) => apiRequests.inc({ outcome }),
+      // Pre-bound per outcome: no label hashing per request.
+      countOutcome: (() => {
+        const bound = new Map<string, { inc(): void }>();
+        return (outcome: string) => {
+          let counter = bound.get(outcome);
+          if (!counter) bound.set(outcome, (counter = apiRequests.labels({ outcome })));
+          counter.inc();
+        };
+      })(),
     });
     await api.register(platformApis, { store });
     // An upstream that would clash with a route of the region is not registered; the start fails below.

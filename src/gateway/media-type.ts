@@ -11,8 +11,13 @@ export type Negotiation = { ok: true; version: ApiVersion } | { ok: false; messa
 
 const VENDOR = /^application\/vnd\.newvoicemedia\.v(\d+)\+json$/;
 
+const V1: Negotiation = { ok: true, version: 1 };
+/** The Accept values nearly every client sends, answered without parsing. */
+const COMMON_V1 = new Set(['application/vnd.newvoicemedia.v1+json', 'application/json', '*/*']);
+
 export function negotiateVersion(accept: string | undefined): Negotiation {
-  if (accept === undefined || accept.trim() === '') return { ok: true, version: 1 };
+  if (accept === undefined || COMMON_V1.has(accept)) return V1;
+  if (accept.trim() === '') return V1;
   const ranges = accept.split(',').map((part) => {
     const [type = '', ...params] = part.trim().split(';');
     const q = params.map((x) => x.trim()).find((x) => x.startsWith('q='));
