@@ -62,7 +62,7 @@ describe('lockout that an attacker cannot turn against the client (one instance,
 
   it('per IP: an attacker rotating client IDs is stopped at the per-IP limit', async () => {
     const tenant = await createTenant(t.region);
-    const victims = [];
+    const victims: Awaited<ReturnType<typeof createCredential>>[] = [];
     for (let i = 0; i < 4; i++) victims.push(await createCredential(t.region, tenant.admin, ['stats']));
     const attacker = freshIp();
     for (let i = 0; i < 20; i++) {
