@@ -4,9 +4,9 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { AccountRateLimiter, type RateDecision } from '../../src/gateway/rate-limit.js';
-import { redisUrl } from '../support/env.js';
+import { freePort, redisUrl } from '../support/env.js';
 import { redisAvailable } from '../support/redis.js';
-import { deleteRedisKeys } from './helpers.js';
+import { deleteRedisKeys, stallableProxy } from './helpers.js';
 
 /**
  * Issue 7 item 10: the account's API limit shared by several gateway instances through Redis must
@@ -112,5 +112,64 @@ describe('the account limit shared by several instances through Redis', { skip: 
   it('a small limit (10/min) over 2 instances: exactly 10 allowed', async () => {
     const { allowed } = await hammer(2, 10);
     assert.equal(allowed, 10);
+  });
+
+  it('Redis hangs mid-run: requests are decided locally within the lease timeout, then leasing resumes', async () => {
+    const prefix = `ccauth:t${randomBytes(4).toString('hex')}:rl`;
+    prefixes.push(prefix);
+    const proxy = await stallableProxy(Number(new URL(redisUrl).port || 6379));
+    const redis = new Redis({ host: '127.0.0.1', port: proxy.port, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    const direct = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    let now = Date.now() - (Date.now() % 60_000) + 1000;
+    const errors: unknown[] = [];
+    const limiter = new AccountRateLimiter(redis, prefix, 200, (err) => errors.push(err), { clock: () => now, leaseTimeoutMs: 100, degradedMs: 500 });
+    const account = 'acct-stall';
+    const key = `${prefix}:${account}:${now - (now % 60_000)}`;
+    try {
+      await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+      for (let i = 0; i < 50; i++) assert.equal((await limiter.consume(account, 100, now)).allowed, true);
+      const leased = Number(await direct.get(key));
+      assert.ok(leased >= 50 && leased <= 100, `leased ${leased}`);
+
+      proxy.stall(true);
+      // Use up the lease, then the next request must not hang on Redis.
+      const started = performance.now();
+      let allowed = 0;
+      for (let i = 0; i < 60; i++) if ((await limiter.consume(account, 100, ++now)).allowed) allowed++;
+      const took = performance.now() - started;
+      assert.ok(took < 1000, `decided in ${took.toFixed(0)} ms while Redis hangs`);
+      assert.ok(errors.length >= 1, 'the hang is reported');
+      // Local counts decide meanwhile, as without Redis: 100 in all for this instance.
+      assert.equal(allowed, 50);
+      assert.equal((await limiter.consume(account, 100, ++now)).allowed, false);
+
+      proxy.stall(false);
+      now += 600; // past the degraded period
+      // The local decisions were added to the shared count with the first lease after the outage.
+      await limiter.consume(account, 200, now);
+      for (let i = 0; i < 50 && Number(await direct.get(key)) < 100; i++) await sleep(20);
+      assert.ok(Number(await direct.get(key)) >= 100, `shared count ${await direct.get(key)} includes what was allowed locally`);
+    } finally {
+      await limiter.stop();
+      redis.disconnect();
+      direct.disconnect();
+      await proxy.close();
+    }
+  });
+
+  it('Redis down from the start: each instance keeps the limit with its local counts', async () => {
+    const redis = new Redis({ host: '127.0.0.1', port: await freePort(), enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 1000, lazyConnect: false });
+    redis.on('error', () => undefined);
+    const limiter = new AccountRateLimiter(redis, 'ccauth:unused:rl');
+    limiter.start();
+    try {
+      const decisions = [];
+      for (let i = 0; i < 5; i++) decisions.push(await limiter.consume('acct-down', 3));
+      assert.deepEqual(decisions.map((d) => d.allowed), [true, true, true, false, false]);
+      assert.deepEqual(decisions.map((d) => d.remaining), [2, 1, 0, 0, 0]);
+    } finally {
+      await limiter.stop();
+      redis.disconnect();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { type AddressInfo, connect, createServer } from 'node:net';
+import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { nodeRequest } from '../support/oauth.js';
 import { redisUrl } from '../support/env.js';
@@ -64,4 +64,50 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+export interface StallableProxy {
+  port: number;
+  /** While stalled, bytes in both directions are held back (a hung Redis); released on un-stall. */
+  stall(on: boolean): void;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy of the test's own in front of a service on 127.0.0.1 (never touches the service itself). */
+export async function stallableProxy(targetPort: number): Promise<StallableProxy> {
+  let stalled = false;
+  const held: (() => void)[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect({ port: targetPort, host: '127.0.0.1' });
+    sockets.add(client);
+    sockets.add(upstream);
+    const pipe = (from: Socket, to: Socket) =>
+      from.on('data', (chunk) => {
+        if (stalled) held.push(() => to.write(chunk));
+        else to.write(chunk);
+      });
+    pipe(client, upstream);
+    pipe(upstream, client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    stall(on) {
+      stalled = on;
+      if (!on) for (const release of held.splice(0)) release();
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

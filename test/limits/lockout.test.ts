@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SessionService } from '../../src/admin/sessions.js';
-import { redisUrl } from '../support/env.js';
+import { freePort, redisUrl } from '../support/env.js';
 import { redisAvailable } from '../support/redis.js';
 import { createCredential, createTenant, startRegion, type TestRegion } from '../support/region.js';
 import { PASSWORD, portalTenant } from '../support/portal-client.js';
-import { type Answer, deleteRedisKeys, freshIp, loopbackAliases, signInFrom, tokenFrom } from './helpers.js';
+import { type Answer, deleteRedisKeys, freshIp, loopbackAliases, signInFrom, stallableProxy, tokenFrom } from './helpers.js';
 
 /**
  * Issue 7 item 8 / SPEC 3: failures from an attacker's address never lock a client (or an admin)
@@ -168,5 +168,51 @@ describe('two instances share the failure counts through Redis', { skip: skipNoA
     assertSignInLimited(await signInFrom(a.baseUrl, attacker, tenant.admin.email, PASSWORD), 'right password from the attacker address at a');
     assertSignInLimited(await signInFrom(b.baseUrl, attacker, tenant.admin.email, PASSWORD), 'right password from the attacker address at b');
     assert.equal((await signInFrom(b.baseUrl, freshIp(), tenant.admin.email, PASSWORD)).status, 200);
+  });
+});
+
+describe('failure counts when Redis is unavailable', { skip: skipNoAliases || (sharedReady ? false : 'Redis is required (and in CI it must answer)') }, () => {
+  it('Redis down: the lockout works from local counts, without 5xx', async () => {
+    const t = await startRegion({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, CCAUTH_AUTH_FAILURES_PER_MINUTE: '5' });
+    try {
+      const tenant = await createTenant(t.region);
+      const { credential, clientSecret } = await createCredential(t.region, tenant.admin, ['stats']);
+      const attacker = freshIp();
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++) statuses.push((await tokenFrom(t.baseUrl, attacker, credential.clientId, 'guess')).status);
+      assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+      assert.equal((await tokenFrom(t.baseUrl, freshIp(), credential.clientId, clientSecret)).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('Redis hangs: a failed authentication is answered within the Redis timeout, and counted locally', async () => {
+    const proxy = await stallableProxy(Number(new URL(redisUrl).port || 6379));
+    const regionName = `t${randomBytes(4).toString('hex')}`;
+    const t = await startRegion({ REDIS_URL: `redis://127.0.0.1:${proxy.port}`, CCAUTH_REGION: regionName, CCAUTH_AUTH_FAILURES_PER_MINUTE: '5' });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300)); // connected through the proxy
+      const tenant = await createTenant(t.region);
+      const { credential, clientSecret } = await createCredential(t.region, tenant.admin, ['stats']);
+      proxy.stall(true);
+      const attacker = freshIp();
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const started = performance.now();
+        statuses.push((await tokenFrom(t.baseUrl, attacker, credential.clientId, 'guess')).status);
+        assert.ok(performance.now() - started < 1500, `answered in ${(performance.now() - started).toFixed(0)} ms`);
+      }
+      assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
+      // The success path never waits for Redis.
+      const started = performance.now();
+      assert.equal((await tokenFrom(t.baseUrl, freshIp(), credential.clientId, clientSecret)).status, 200);
+      assert.ok(performance.now() - started < 200);
+    } finally {
+      proxy.stall(false);
+      await t.close();
+      await proxy.close();
+      await deleteRedisKeys(`ccauth:${regionName}:`);
+    }
   });
 });
