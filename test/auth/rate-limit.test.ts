@@ -197,6 +197,21 @@ describe('FailureLimiter window (unit, with an injected clock)', () => {
     assert.ok(limiter.retryAfter(k, t0 + 60_001) > 0);
     assert.equal(limiter.retryAfter(k, t0 + 122_001), 0);
   });
+
+  it('keeps at most maxKeys keys, forgetting the least recently used first (bounded memory, O(1) eviction)', () => {
+    const limiter = new FailureLimiter({ perPair: 1, perIp: 1, perSubject: 1 }, { windowMs: 60_000, maxKeys: 1000 });
+    const key = (i: number) => [{ key: `k${i}`, limit: 1 }];
+    const t0 = 1_000_000;
+    void limiter.recordFailure(key(0), t0);
+    for (let i = 1; i < 5000; i++) {
+      void limiter.recordFailure(key(i), t0);
+      // Key 0 stays in use (an address under attack keeps trying): it is never the least recent.
+      if (i % 500 === 0) assert.ok(limiter.retryAfter(key(0), t0) > 0, `key 0 still limited after ${i} other keys`);
+    }
+    assert.ok(limiter.retryAfter(key(4999), t0 + 1) > 0, 'the newest keys are kept');
+    assert.equal(limiter.retryAfter(key(1), t0 + 1), 0, 'an old, unused key was forgotten');
+    assert.equal(limiter.retryAfter(key(3000), t0 + 1), 0);
+  });
 });
 
 const pgAvailable = await postgresAvailable();
