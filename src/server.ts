@@ -21,7 +21,7 @@ import { changeHooks } from './store/changes.js';
 import { API_RATE_LIMIT_DEFAULT } from './domain/policy.js';
 import { ClientCache } from './auth/client-cache.js';
 import { CredentialIssuer } from './auth/credentials.js';
-import { FailureLimiter } from './auth/failure-limiter.js';
+import { FailureLimiter, clientFailureLimits } from './auth/failure-limiter.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { MasterKey } from './auth/master-key.js';
 import { TokenIntrospection } from './auth/introspection.js';
@@ -137,7 +137,7 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
     keys,
     clients,
     hasher,
-    failures: new FailureLimiter(config.authFailuresPerMinute),
+    failures: new FailureLimiter(clientFailureLimits(config.authFailuresPerMinute), { redis, keyPrefix: `ccauth:${config.region}:authfail`, onRedisError: (err) => log.debug({ err }, 'Redis failure count failed; using local counts') }),
     lastUsed,
   });
 
@@ -205,7 +205,7 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
   if (!overlaps.length) await app.register(upstreamMethodFallbacks, { upstreams: config.upstreams });
 
   const issuer = new CredentialIssuer(store, hasher);
-  const sessions = new SessionService(store);
+  const sessions = new SessionService(store, undefined, undefined, { redis, keyPrefix: `ccauth:${config.region}:signinfail`, onRedisError: (err) => log.debug({ err }, 'Redis failure count failed; using local counts') });
   await app.register(adminRoutes, {
     prefix: '/admin/api',
     store,

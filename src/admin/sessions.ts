@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Account, User } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 import { verifyPassword } from '../auth/secrets.js';
-import { FailureLimiter } from '../auth/failure-limiter.js';
+import { FailureLimiter, type SharedFailureCounters } from '../auth/failure-limiter.js';
 import { ApiError } from '../domain/errors.js';
 
 export interface SessionPolicy {
@@ -31,33 +31,50 @@ export class InvalidCredentialsError extends ApiError {
 }
 
 /**
+ * Failed sign-ins, over 15 minutes: 5 per (email, source IP), 20 per IP, and a ceiling of 100 per
+ * email that only a guess spread over many addresses reaches. Failures from an attacker's
+ * address never lock the real user out of their own address (SPEC 3).
+ */
+export interface SignInLimits {
+  perEmailAndIp: number;
+  perIp: number;
+  perEmail: number;
+  windowMs: number;
+}
+
+export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = { perEmailAndIp: 5, perIp: 20, perEmail: 100, windowMs: 15 * 60_000 };
+
+/**
  * Portal sessions, kept in the store so that any instance can serve any request. The cookie
  * carries a random 256-bit id; the store keeps only its SHA-256. Failed sign-ins are limited per
- * email and per IP, and an unknown email costs and answers the same as a wrong password.
+ * (email, IP) pair, per IP and per email (a high ceiling), shared through Redis when given, and
+ * an unknown email costs and answers the same as a wrong password.
  */
 export class SessionService {
-  private readonly byEmail: FailureLimiter;
-  private readonly byIp: FailureLimiter;
+  private readonly failures: FailureLimiter;
 
   constructor(
     private readonly store: Store,
     private readonly policy: SessionPolicy = DEFAULT_SESSION_POLICY,
-    limits: { perEmail: number; perIp: number; windowMs: number } = { perEmail: 5, perIp: 20, windowMs: 15 * 60_000 },
+    limits: SignInLimits = DEFAULT_SIGN_IN_LIMITS,
+    shared: SharedFailureCounters = {},
   ) {
-    this.byEmail = new FailureLimiter(limits.perEmail, limits.windowMs);
-    this.byIp = new FailureLimiter(limits.perIp, limits.windowMs);
+    this.failures = new FailureLimiter({ perPair: limits.perEmailAndIp, perIp: limits.perIp, perSubject: limits.perEmail }, { ...shared, windowMs: limits.windowMs });
   }
 
   async signIn(email: string, password: string, ip: string): Promise<{ sessionId: string; session: ActiveSession }> {
     const emailKey = email.trim().toLowerCase();
-    const wait = Math.max(this.byEmail.retryAfter(emailKey), this.byIp.retryAfter(ip));
-    if (wait > 0) throw new ApiError(429, 'rate_limited', 'Too many failed sign-ins; try again later', { 'retry-after': String(wait) });
+    const failureKeys = this.failures.keys(emailKey, ip);
+    const limited = (wait: number) => new ApiError(429, 'rate_limited', 'Too many failed sign-ins; try again later', { 'retry-after': String(wait) });
+    const wait = this.failures.retryAfter(failureKeys);
+    if (wait > 0) throw limited(wait);
     const found = await this.store.users.getWithPasswordHash(emailKey);
     const ok = await verifyPassword(password, found?.passwordHash ?? null);
     const account = found && ok ? await this.store.accounts.get(found.user.accountId) : undefined;
     if (!found || !ok || found.user.status !== 'active' || !account) {
-      this.byEmail.recordFailure(emailKey);
-      this.byIp.recordFailure(ip);
+      // Past a shared limit already (failures at other instances): answered as limited.
+      const sharedWait = await this.failures.recordFailure(failureKeys);
+      if (sharedWait > 0) throw limited(sharedWait);
       throw new InvalidCredentialsError();
     }
     const sessionId = randomBytes(32).toString('base64url');

@@ -120,10 +120,10 @@ export class TokenService {
     const { clientId, clientSecret, usedBasic } = credentials;
     if (!clientId) throw new InvalidClientError('Client authentication is required: send client_id and client_secret', usedBasic);
 
-    const ipKey = `ip:${ip}`;
-    const clientKey = `client:${clientId}`;
+    // Per (client ID, IP) pair, per IP, and a far higher per-client ceiling (SPEC 3).
+    const failureKeys = this.o.failures.keys(clientId, ip);
     const limited = () => {
-      const wait = Math.max(this.o.failures.retryAfter(ipKey), this.o.failures.retryAfter(clientKey));
+      const wait = this.o.failures.retryAfter(failureKeys);
       if (wait > 0) throw new TemporarilyUnavailableError('Too many failed client authentications; try again later', wait);
     };
     // Before the lookup: an address or client ID over the limit costs no I/O.
@@ -134,14 +134,17 @@ export class TokenService {
     // nothing awaits, so a concurrent burst cannot get more secrets compared than the limit.
     limited();
     if (!this.secretMatches(client, clientSecret ?? '')) {
-      this.o.failures.recordFailure(ipKey);
-      this.o.failures.recordFailure(clientKey);
+      // Counted here at once, then in Redis (shared with the other instances) during the read below.
+      const shared = this.o.failures.recordFailure(failureKeys);
       // Timing (SPEC 3: an unknown client and a wrong secret cost the same): a failed
       // authentication always costs one store read. A never-seen client ID is read from the
       // store; a cached one (a client in use, hence known to exist) is read again here, which
       // also refreshes the entry (e.g. a secret rotated by another instance a moment ago).
       // Successful requests served from the cache still do no I/O.
       if (wasCached) await this.o.clients.reload(clientId).catch(() => undefined);
+      // Past a shared limit already (failures at other instances): answered as limited.
+      const wait = await shared;
+      if (wait > 0) throw new TemporarilyUnavailableError('Too many failed client authentications; try again later', wait);
       throw new InvalidClientError('Client authentication failed', usedBasic);
     }
     const record = client as ClientRecord;

@@ -66,7 +66,9 @@ export async function gateway(app: FastifyInstance, o: GatewayOptions): Promise<
     request.token = token;
 
     const limit = o.accountLimit(token);
-    const decision = o.limiter.consume(token.accountId, limit);
+    // Synchronous unless this instance must first lease budget from Redis.
+    const pending = o.limiter.consume(token.accountId, limit);
+    const decision = pending instanceof Promise ? await pending : pending;
     reply.header('ratelimit-limit', String(decision.limit));
     reply.header('ratelimit-remaining', String(decision.remaining));
     reply.header('ratelimit-reset', String(decision.resetSeconds));

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 
 export interface RateDecision {
   allowed: boolean;
@@ -12,128 +13,387 @@ export interface RateDecision {
 
 const WINDOW_MS = 60_000;
 
-interface AccountWindow {
+/** A lease is at most this share of the limit (at least 1): 0.5%. */
+const SLICE_DIVISOR = 200;
+
+/** The slice of an account's budget an instance leases ahead of its requests. */
+export function leaseSlice(limit: number): number {
+  return Math.max(1, Math.ceil(limit / SLICE_DIVISOR));
+}
+
+export interface AccountRateLimiterOptions {
+  /** The clock (ms); `consume` takes its own `now` too. */
+  clock?: () => number;
+  /** How long a request waits for a lease before it is decided from local counts (Redis slow). */
+  leaseTimeoutMs?: number;
+  /** After a Redis failure, decide locally for this long before trying Redis again. */
+  degradedMs?: number;
+  /** A lease unused for this long is given back to the account's budget. */
+  idleReturnMs?: number;
+  /** Once the shared budget is used up, ask Redis again after this long (refusals meanwhile cost no I/O). */
+  recheckMs?: number;
+}
+
+interface AccountState {
+  id: string;
   windowStart: number;
-  /** Requests in the current window known to everyone (after the last sync), this instance's included. */
+  /** Requests this instance allowed in the current and the previous window. */
   current: number;
-  /** Requests in the previous window. */
   previous: number;
-  /** Requests this instance counted since the last sync. */
-  pending: number;
+  /** Leased from the shared budget of the current window and not used yet. */
+  lease: number;
+  /** The account's shared counts (leases granted, less returns) as Redis last said, for this window. */
+  sharedCurrent: number;
+  sharedPrevious: number;
+  /** No new lease before this time: the shared budget was used up. */
+  exhaustedUntil: number;
+  /** Requests allowed from local counts while Redis was unavailable, added to Redis with the next lease. */
+  debt: number;
+  /** What Redis said was left of the budget after the last lease, and the limit then. */
+  left: number;
+  limit: number;
+  /** Requests waiting for a lease. */
+  waiters: number;
+  inflight: Promise<boolean> | undefined;
   lastUsed: number;
 }
 
 /**
+ * Leases budget from the account's shared count. Adds `debt` first (requests allowed while Redis
+ * was away), then grants what the requests waiting need plus a spare slice, never more than is
+ * left under the limit over the sliding window (the previous window weighted by its overlap);
+ * the spare shrinks as the budget runs out so that leases held elsewhere stay small.
+ * KEYS: current window, previous window. ARGV: limit, ms into the window, need, spare, debt, ttl.
+ * Returns { granted, current count, previous count, left after the grant }.
+ */
+const LEASE_SCRIPT = `
+local limit = tonumber(ARGV[1])
+local elapsed = tonumber(ARGV[2])
+local need = tonumber(ARGV[3])
+local spare = tonumber(ARGV[4])
+local debt = tonumber(ARGV[5])
+local cur
+if debt > 0 then
+  cur = redis.call('INCRBY', KEYS[1], debt)
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+else
+  cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+end
+local prev = tonumber(redis.call('GET', KEYS[2]) or '0')
+local avail = math.floor(limit - prev * (${WINDOW_MS} - elapsed) / ${WINDOW_MS} - cur)
+if avail < 0 then avail = 0 end
+local extra = math.min(spare, math.floor(math.max(0, avail - need) / 4))
+local grant = math.min(avail, need + extra)
+if grant > 0 then
+  cur = redis.call('INCRBY', KEYS[1], grant)
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+end
+return { grant, cur, prev, avail - grant }
+`;
+
+/** Gives unused leases back: KEYS the window counts, ARGV the amounts. A count never goes below 0 or is created. */
+const RETURN_SCRIPT = `
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    local v = redis.call('DECRBY', key, ARGV[i])
+    if v < 0 then redis.call('INCRBY', key, -v) end
+  end
+end
+return 0
+`;
+
+type LeaseCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number[]>;
+type ReturnCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>;
+
+/**
  * The account's API limit over a sliding 60-second window, estimated the usual way from the
  * current and previous fixed windows (previous weighted by how much of it still overlaps).
- * Decisions are made in memory; with Redis every instance pushes its counts and reads the
- * account's totals a few times a second, so the budget is shared without a Redis round trip
- * per request. If Redis goes away the limiter carries on with local counts.
+ *
+ * Without Redis, one instance decides from its own counts. With Redis, instances share the
+ * budget by leasing slices of it: a Lua script grants an instance min(what it asks, what is left)
+ * against the account's shared count, atomically, so the instances together never get more than
+ * the limit; each instance then spends its lease in memory and leases again before it runs out
+ * (a hot account costs a few Redis calls a second, not one per request). A request waits for
+ * Redis only when its instance holds no lease (the first request, or a burst that outran the
+ * prefetch). Unused leases go back when idle or when the window ends, so the others may use them:
+ * an account is refused below its limit by at most what the other instances hold, each at most
+ * 0.5% of the limit (and less as the budget runs out). If Redis fails or is slow, each instance
+ * decides from its local counts (as without Redis) and adds them to the shared count later.
  */
 export class AccountRateLimiter {
-  private readonly windows = new Map<string, AccountWindow>();
+  private readonly accounts: LRUCache<string, AccountState>;
+  /** Accounts holding a lease, scanned for idle ones. */
+  private readonly leased = new Set<AccountState>();
+  /** Unused leases to give back, by window key. */
+  private readonly returns = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
-  private syncing: Promise<void> | undefined;
-  redisHealthy = false;
+  private ticking: Promise<void> | undefined;
+  private degradedUntil = 0;
+  private readonly clock: () => number;
+  private readonly leaseTimeoutMs: number;
+  private readonly degradedMs: number;
+  private readonly idleReturnMs: number;
+  private readonly recheckMs: number;
 
   constructor(
     private readonly redis: Redis | undefined,
     private readonly keyPrefix: string,
     private readonly syncIntervalMs = 200,
     private readonly onRedisError: (err: unknown) => void = () => undefined,
-  ) {}
+    options: AccountRateLimiterOptions = {},
+  ) {
+    this.clock = options.clock ?? Date.now;
+    this.leaseTimeoutMs = options.leaseTimeoutMs ?? 100;
+    this.degradedMs = options.degradedMs ?? 1000;
+    this.idleReturnMs = options.idleReturnMs ?? 300;
+    this.recheckMs = options.recheckMs ?? 250;
+    this.accounts = new LRUCache<string, AccountState>({
+      max: 100_000,
+      dispose: (s) => {
+        if (s.lease > 0) this.giveBack(s);
+      },
+    });
+    if (redis && typeof (redis as unknown as Record<string, unknown>).ccauthLease !== 'function') {
+      redis.defineCommand('ccauthLease', { lua: LEASE_SCRIPT });
+      redis.defineCommand('ccauthReturn', { lua: RETURN_SCRIPT });
+    }
+  }
 
   start(): void {
     if (!this.redis) return;
     this.timer = setInterval(() => {
-      if (!this.syncing) this.syncing = this.sync().finally(() => (this.syncing = undefined));
+      if (!this.ticking) this.ticking = this.tick().finally(() => (this.ticking = undefined));
     }, this.syncIntervalMs);
     this.timer.unref();
   }
 
+  /** Stops the timer and gives every unused lease back. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.syncing;
+    await this.ticking;
+    for (const s of this.leased) this.giveBack(s);
+    await this.flushReturns();
   }
 
-  consume(accountId: string, limit: number, now = Date.now()): RateDecision {
-    const w = this.window(accountId, now);
-    const elapsed = now - w.windowStart;
-    const weight = (WINDOW_MS - elapsed) / WINDOW_MS;
-    const used = w.previous * weight + w.current + w.pending;
-    const resetSeconds = Math.max(1, Math.ceil((WINDOW_MS - elapsed) / 1000));
-    if (used + 1 > limit) {
-      return { allowed: false, limit, remaining: 0, resetSeconds, retryAfterSeconds: this.retryAfter(w, limit, elapsed) };
+  /**
+   * Counts one request of the account and decides. Synchronous while this instance holds a lease
+   * (or decides locally); a promise when it must first lease from Redis.
+   */
+  consume(accountId: string, limit: number, now = this.clock()): RateDecision | Promise<RateDecision> {
+    const s = this.state(accountId, now);
+    if (!this.redis) return this.local(s, limit, now);
+    if (s.lease > 0) return this.take(s, limit, now);
+    if (this.redis.status !== 'ready' || now < this.degradedUntil) return this.local(s, limit, now);
+    if (now < s.exhaustedUntil) return this.refuse(s, limit, now);
+    return this.acquire(s, limit, now);
+  }
+
+  /** Gives idle leases and those of past windows back to the shared budget. */
+  async tick(now = this.clock()): Promise<void> {
+    const start = now - (now % WINDOW_MS);
+    for (const s of this.leased) {
+      if (s.lease <= 0) this.leased.delete(s);
+      else if (s.windowStart !== start || (now - s.lastUsed >= this.idleReturnMs && this.tight(s))) this.giveBack(s);
     }
-    w.pending++;
+    await this.flushReturns();
+  }
+
+  private async acquire(s: AccountState, limit: number, now: number): Promise<RateDecision> {
+    s.waiters++;
+    try {
+      // A burst may need a few rounds: each asks for every request waiting at that moment.
+      for (let round = 0; round < 8; round++) {
+        s.inflight ??= this.lease(s, limit, now);
+        if (!(await s.inflight)) return this.local(s, limit, now);
+        // The window ended meanwhile (another request rolled it): decide in the new one.
+        if (s.windowStart !== now - (now % WINDOW_MS)) return await this.consume(s.id, limit, Math.max(now, this.clock()));
+        if (s.lease > 0) return this.take(s, limit, now);
+        if (now < s.exhaustedUntil) break;
+      }
+      return this.refuse(s, limit, now);
+    } finally {
+      s.waiters--;
+    }
+  }
+
+  /** One lease request; resolves false when Redis failed or did not answer in time. */
+  private lease(s: AccountState, limit: number, now: number): Promise<boolean> {
+    const redis = this.redis as Redis;
+    const windowStart = s.windowStart;
+    const debt = s.debt;
+    s.debt = 0;
+    const command = (redis as unknown as { ccauthLease: LeaseCommand }).ccauthLease;
+    const key = this.key(s.id, windowStart);
+    const answered = command
+      .call(redis, 2, key, this.key(s.id, windowStart - WINDOW_MS), limit, now - windowStart, s.waiters, leaseSlice(limit), debt, 3 * WINDOW_MS)
+      .then(
+        (result) => {
+          const [granted = 0, current = 0, previous = 0, left = 0] = result.map(Number);
+          if (s.windowStart !== windowStart || this.accounts.peek(s.id) !== s) {
+            // The window ended (or the account was evicted) meanwhile: give it back.
+            if (granted > 0) this.returns.set(key, (this.returns.get(key) ?? 0) + granted);
+            return true;
+          }
+          s.lease += granted;
+          if (s.lease > 0) this.leased.add(s);
+          s.sharedCurrent = current;
+          s.sharedPrevious = previous;
+          s.left = left;
+          s.limit = limit;
+          s.exhaustedUntil = left < 1 ? now + this.recheckMs : 0;
+          return true;
+        },
+        (err: unknown) => {
+          if (s.windowStart === windowStart) s.debt += debt;
+          this.degrade(now, err);
+          return false;
+        },
+      );
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => {
+        this.degrade(now, new Error(`Redis did not answer a rate-limit lease within ${this.leaseTimeoutMs} ms`));
+        resolve(false);
+      }, this.leaseTimeoutMs);
+    });
+    const settled: Promise<boolean> = Promise.race([answered, timedOut]).finally(() => {
+      clearTimeout(timer);
+      if (s.inflight === settled) s.inflight = undefined;
+    });
+    return settled;
+  }
+
+  /**
+   * Whether the account's shared budget is nearly used up (less than 16 slices, 8% of the limit,
+   * left): only then are idle leases worth giving back; otherwise a quiet account keeps its lease
+   * and its next request needs no Redis round trip.
+   */
+  private tight(s: AccountState): boolean {
+    return s.left < 16 * leaseSlice(s.limit);
+  }
+
+  private degrade(now: number, err: unknown): void {
+    this.degradedUntil = now + this.degradedMs;
+    this.onRedisError(err);
+  }
+
+  /** Spends one unit of the lease; leases more ahead when it runs low. */
+  private take(s: AccountState, limit: number, now: number): RateDecision {
+    s.lease--;
+    s.current++;
+    const slice = leaseSlice(limit);
+    if (s.lease <= Math.floor(slice / 2) && !s.inflight && now >= s.exhaustedUntil && now >= this.degradedUntil && this.redis?.status === 'ready') {
+      s.inflight = this.lease(s, limit, now);
+    }
+    const shared = s.sharedPrevious * this.weight(s, now) + s.sharedCurrent;
+    return { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - shared)) + s.lease, resetSeconds: this.resetSeconds(s, now), retryAfterSeconds: 0 };
+  }
+
+  /** Refused from the shared counts. */
+  private refuse(s: AccountState, limit: number, now: number): RateDecision {
+    return {
+      allowed: false,
+      limit,
+      remaining: 0,
+      resetSeconds: this.resetSeconds(s, now),
+      retryAfterSeconds: retryAfter(s.sharedCurrent, s.sharedPrevious, limit, now - s.windowStart),
+    };
+  }
+
+  /** Decided from this instance's counts alone (no Redis, or Redis unavailable). */
+  private local(s: AccountState, limit: number, now: number): RateDecision {
+    const used = s.previous * this.weight(s, now) + s.current;
+    const resetSeconds = this.resetSeconds(s, now);
+    if (used + 1 > limit) {
+      return { allowed: false, limit, remaining: 0, resetSeconds, retryAfterSeconds: retryAfter(s.current, s.previous, limit, now - s.windowStart) };
+    }
+    s.current++;
+    if (this.redis) s.debt++;
     return { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - used - 1)), resetSeconds, retryAfterSeconds: 0 };
   }
 
-  private retryAfter(w: AccountWindow, limit: number, elapsed: number): number {
-    const inWindow = w.current + w.pending;
-    // Within this window: wait until enough of the previous window has slid out.
-    if (inWindow + 1 <= limit && w.previous > 0) {
-      const neededWeight = (limit - inWindow - 1) / w.previous;
-      const t = WINDOW_MS * (1 - neededWeight) - elapsed;
-      return Math.max(1, Math.ceil(t / 1000));
-    }
-    // Otherwise in the next window, once this window's weight has dropped enough.
-    const untilNext = WINDOW_MS - elapsed;
-    const neededWeight = inWindow > 0 ? (limit - 1) / inWindow : 1;
-    return Math.max(1, Math.ceil((untilNext + WINDOW_MS * Math.max(0, 1 - neededWeight)) / 1000));
+  private weight(s: AccountState, now: number): number {
+    return (WINDOW_MS - (now - s.windowStart)) / WINDOW_MS;
   }
 
-  private window(accountId: string, now: number): AccountWindow {
+  private resetSeconds(s: AccountState, now: number): number {
+    return Math.max(1, Math.ceil((WINDOW_MS - (now - s.windowStart)) / 1000));
+  }
+
+  private state(accountId: string, now: number): AccountState {
     const start = now - (now % WINDOW_MS);
-    let w = this.windows.get(accountId);
-    if (!w) {
-      w = { windowStart: start, current: 0, previous: 0, pending: 0, lastUsed: now };
-      this.windows.set(accountId, w);
-      if (this.windows.size > 100_000) this.evict(now);
-    } else if (w.windowStart !== start) {
-      const total = w.current + w.pending;
-      w.previous = start - w.windowStart === WINDOW_MS ? total : 0;
-      w.current = 0;
-      w.pending = 0;
-      w.windowStart = start;
+    let s = this.accounts.get(accountId);
+    if (!s) {
+      s = {
+        id: accountId,
+        windowStart: start,
+        current: 0,
+        previous: 0,
+        lease: 0,
+        sharedCurrent: 0,
+        sharedPrevious: 0,
+        exhaustedUntil: 0,
+        left: Infinity,
+        limit: 0,
+        debt: 0,
+        waiters: 0,
+        inflight: undefined,
+        lastUsed: now,
+      };
+      this.accounts.set(accountId, s);
+    } else if (s.windowStart !== start) {
+      if (s.lease > 0) this.giveBack(s);
+      const adjacent = start - s.windowStart === WINDOW_MS;
+      s.previous = adjacent ? s.current : 0;
+      s.sharedPrevious = adjacent ? s.sharedCurrent : 0;
+      s.current = 0;
+      s.sharedCurrent = 0;
+      s.debt = 0;
+      s.exhaustedUntil = 0;
+      s.windowStart = start;
     }
-    w.lastUsed = now;
-    return w;
+    s.lastUsed = now;
+    return s;
   }
 
-  private evict(now: number): void {
-    for (const [id, w] of this.windows) if (now - w.lastUsed > 2 * WINDOW_MS) this.windows.delete(id);
+  private giveBack(s: AccountState): void {
+    if (s.lease > 0) {
+      const key = this.key(s.id, s.windowStart);
+      this.returns.set(key, (this.returns.get(key) ?? 0) + s.lease);
+      s.sharedCurrent -= s.lease;
+      s.lease = 0;
+    }
+    this.leased.delete(s);
   }
 
-  /** Push this instance's counts to Redis and read the shared totals back. */
-  async sync(now = Date.now()): Promise<void> {
-    if (!this.redis) return;
-    const entries = [...this.windows.entries()].filter(([, w]) => now - w.lastUsed < 2 * WINDOW_MS);
-    if (entries.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    const sent = entries.map(([id, w]) => {
-      const key = `${this.keyPrefix}:${id}:${w.windowStart}`;
-      const pending = w.pending;
-      pipeline.incrby(key, pending);
-      pipeline.pexpire(key, 3 * WINDOW_MS);
-      pipeline.get(`${this.keyPrefix}:${id}:${w.windowStart - WINDOW_MS}`);
-      return { w, pending, windowStart: w.windowStart };
-    });
+  private async flushReturns(): Promise<void> {
+    if (!this.redis || this.returns.size === 0 || this.redis.status !== 'ready') return;
+    const entries = [...this.returns];
+    this.returns.clear();
+    const command = (this.redis as unknown as { ccauthReturn: ReturnCommand }).ccauthReturn;
     try {
-      const results = await pipeline.exec();
-      if (!results) throw new Error('no pipeline results');
-      sent.forEach((s, i) => {
-        const [incErr, total] = results[i * 3] ?? [];
-        const [, prev] = results[i * 3 + 2] ?? [];
-        if (incErr || s.w.windowStart !== s.windowStart) return;
-        s.w.pending -= s.pending;
-        s.w.current = Number(total);
-        if (prev !== null && prev !== undefined) s.w.previous = Math.max(s.w.previous, Number(prev));
-      });
-      this.redisHealthy = true;
+      await command.call(this.redis, entries.length, ...entries.map(([key]) => key), ...entries.map(([, n]) => n));
     } catch (err) {
-      this.redisHealthy = false;
+      // Given up: an unreturned lease only makes the account's count high until its window ends.
       this.onRedisError(err);
     }
   }
+
+  private key(accountId: string, windowStart: number): string {
+    return `${this.keyPrefix}:${accountId}:${windowStart}`;
+  }
+}
+
+/** Whole seconds until a request fits under the limit again, from a window's counts. */
+function retryAfter(inWindow: number, previous: number, limit: number, elapsed: number): number {
+  // Within this window: wait until enough of the previous window has slid out.
+  if (inWindow + 1 <= limit && previous > 0) {
+    const neededWeight = (limit - inWindow - 1) / previous;
+    const t = WINDOW_MS * (1 - neededWeight) - elapsed;
+    return Math.max(1, Math.ceil(t / 1000));
+  }
+  // Otherwise in the next window, once this window's weight has dropped enough.
+  const untilNext = WINDOW_MS - elapsed;
+  const neededWeight = inWindow > 0 ? (limit - 1) / inWindow : 1;
+  return Math.max(1, Math.ceil((untilNext + WINDOW_MS * Math.max(0, 1 - neededWeight)) / 1000));
 }

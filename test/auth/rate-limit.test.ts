@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { FailureLimiter } from '../../src/auth/failure-limiter.js';
+import { CLIENT_CEILING_FACTOR, FailureLimiter } from '../../src/auth/failure-limiter.js';
 import { dropSchema, postgresAvailable, postgresUrl, uniqueSchema } from '../support/env.js';
 import { createCredential, createTenant, type TestRegion } from '../support/region.js';
 import { FORM, type RawResponse, assertOAuthError, nodeRequest, postForm, rawTokenPost, startPublicRegion } from '../support/oauth.js';
 
 /**
- * SPEC 3: failed client authentications are limited per client ID and per IP address; past the
- * limit, 429 temporarily_unavailable with Retry-After.
+ * SPEC 3: failed client authentications are limited per (client ID, IP) pair and per IP address,
+ * with a far higher per-client ceiling; past a limit, 429 temporarily_unavailable with Retry-After.
  *
  * Different client addresses are real: requests are sent from different loopback source
  * addresses (127.0.0.x, all local on Linux), to a region that does not trust X-Forwarded-For.
@@ -22,7 +22,9 @@ import { FORM, type RawResponse, assertOAuthError, nodeRequest, postForm, rawTok
  *   not stop guessing: a guess that happened to be right would still be answered 200.
  * - Per IP: failures with many different client IDs from one address add up, so an attacker
  *   cannot dodge the per-client limit by spraying IDs; other addresses are not affected.
- * - Per client ID: failures from many addresses add up for that client ID.
+ * - Per (client ID, IP): failures from an attacker's address never lock the client out of its
+ *   own address. Per client ID, failures from many addresses add up to a ceiling 50x the limit
+ *   that only a distributed guess reaches.
  * - A concurrent burst gets no more than the limit of 401s (the limit is checked again after
  *   the client lookup, which may wait for the store).
  * - X-Forwarded-For is ignored unless CCAUTH_TRUST_PROXY is on: a header cannot mint fresh
@@ -85,19 +87,37 @@ describe('failed client authentication limits', { skip: loopbackAliases ? false 
     return attemptFrom(t.baseUrl, ip, { grant_type: 'client_credentials', client_id: id, client_secret: clientSecret, scope: 'stats' });
   }
 
-  it('per client ID: the 6th failure for one client ID, from any address, gets 429', async () => {
+  it('per (client ID, address): failures from one address lock that address out, not the client\'s own', async () => {
     const tenant = await createTenant(t.region);
     const victim = await createCredential(t.region, tenant.admin, ['stats']);
     const id = victim.credential.clientId;
+    const attacker = freshIp();
     for (let i = 0; i < LIMIT; i++) {
-      const res = await attempt(id, 'wrong-' + i, freshIp());
+      const res = await attempt(id, 'wrong-' + i, attacker);
       assertOAuthError(res, 401, 'invalid_client', `failure ${i + 1}`);
       assert.equal(res.headers.get('retry-after'), null);
     }
-    assertLimited(await attempt(id, 'wrong-again', freshIp()), 'client ID over the limit, new address');
-    // Decision documented above: the right secret does not get through while the ID is limited.
-    assertLimited(await attempt(id, victim.clientSecret, freshIp()), 'right secret while limited');
-    // Other clients, from fresh addresses, are unaffected.
+    assertLimited(await attempt(id, 'wrong-again', attacker), 'client ID over the limit from that address');
+    // Decision documented above: the right secret does not get through from the limited address.
+    assertLimited(await attempt(id, victim.clientSecret, attacker), 'right secret from the limited address');
+    // The client from its own address keeps working (SPEC 3), and so do other clients.
+    const own = await attempt(id, victim.clientSecret, freshIp());
+    assert.equal(own.status, 200, own.text);
+    const other = await attempt(clientId, secret, freshIp());
+    assert.equal(other.status, 200, other.text);
+  });
+
+  it(`per client ID: a guess spread over many addresses stops at the ceiling (${CLIENT_CEILING_FACTOR}x the limit)`, async () => {
+    const tenant = await createTenant(t.region);
+    const victim = await createCredential(t.region, tenant.admin, ['stats']);
+    const id = victim.credential.clientId;
+    const ceiling = LIMIT * CLIENT_CEILING_FACTOR;
+    for (let i = 0; i < ceiling; i++) {
+      const res = await attempt(id, 'wrong-' + i, freshIp());
+      assertOAuthError(res, 401, 'invalid_client', `failure ${i + 1}`);
+    }
+    assertLimited(await attempt(id, 'wrong-again', freshIp()), 'client ID over its ceiling, new address');
+    assertLimited(await attempt(id, victim.clientSecret, freshIp()), 'right secret while the client ID is at its ceiling');
     const other = await attempt(clientId, secret, freshIp());
     assert.equal(other.status, 200, other.text);
   });
@@ -161,20 +181,36 @@ describe('failed client authentication limits', { skip: loopbackAliases ? false 
 
 describe('FailureLimiter window (unit, with an injected clock)', () => {
   it('allows the limit, refuses past it with the seconds until the oldest failure ages out, then allows again', () => {
-    const limiter = new FailureLimiter(3, 60_000);
+    const limiter = new FailureLimiter({ perPair: 3, perIp: 3, perSubject: 3 }, { windowMs: 60_000 });
+    const k = [{ key: 'k', limit: 3 }];
     const t0 = 1_000_000;
     for (let i = 0; i < 3; i++) {
-      assert.equal(limiter.retryAfter('k', t0 + i * 1000), 0);
-      limiter.recordFailure('k', t0 + i * 1000);
+      assert.equal(limiter.retryAfter(k, t0 + i * 1000), 0);
+      void limiter.recordFailure(k, t0 + i * 1000);
     }
-    assert.equal(limiter.retryAfter('k', t0 + 2500), 58, 'oldest failure at t0 leaves the window at t0 + 60 s');
-    assert.equal(limiter.retryAfter('k', t0 + 59_999), 1, 'never 0 while limited: at least 1 second');
-    assert.equal(limiter.retryAfter('k', t0 + 60_000), 0, 'the oldest failure aged out');
-    assert.equal(limiter.retryAfter('other', t0 + 2500), 0, 'keys are independent');
+    assert.equal(limiter.retryAfter(k, t0 + 2500), 58, 'oldest failure at t0 leaves the window at t0 + 60 s');
+    assert.equal(limiter.retryAfter(k, t0 + 59_999), 1, 'never 0 while limited: at least 1 second');
+    assert.equal(limiter.retryAfter(k, t0 + 60_000), 0, 'the oldest failure aged out');
+    assert.equal(limiter.retryAfter([{ key: 'other', limit: 3 }], t0 + 2500), 0, 'keys are independent');
     // Failures keep sliding: two more at the end of the window.
-    limiter.recordFailure('k', t0 + 60_000);
-    assert.ok(limiter.retryAfter('k', t0 + 60_001) > 0);
-    assert.equal(limiter.retryAfter('k', t0 + 122_001), 0);
+    void limiter.recordFailure(k, t0 + 60_000);
+    assert.ok(limiter.retryAfter(k, t0 + 60_001) > 0);
+    assert.equal(limiter.retryAfter(k, t0 + 122_001), 0);
+  });
+
+  it('keeps at most maxKeys keys, forgetting the least recently used first (bounded memory, O(1) eviction)', () => {
+    const limiter = new FailureLimiter({ perPair: 1, perIp: 1, perSubject: 1 }, { windowMs: 60_000, maxKeys: 1000 });
+    const key = (i: number) => [{ key: `k${i}`, limit: 1 }];
+    const t0 = 1_000_000;
+    void limiter.recordFailure(key(0), t0);
+    for (let i = 1; i < 5000; i++) {
+      void limiter.recordFailure(key(i), t0);
+      // Key 0 stays in use (an address under attack keeps trying): it is never the least recent.
+      if (i % 500 === 0) assert.ok(limiter.retryAfter(key(0), t0) > 0, `key 0 still limited after ${i} other keys`);
+    }
+    assert.ok(limiter.retryAfter(key(4999), t0 + 1) > 0, 'the newest keys are kept');
+    assert.equal(limiter.retryAfter(key(1), t0 + 1), 0, 'an old, unused key was forgotten');
+    assert.equal(limiter.retryAfter(key(3000), t0 + 1), 0);
   });
 });
 
