@@ -30,6 +30,7 @@ import { SecretHasher } from './auth/secrets.js';
 import { KeySet } from './auth/signing-keys.js';
 import { TokenService } from './auth/token-service.js';
 import { type Config, ConfigError } from './config.js';
+import { edgeServerOptions, installEdge } from './http/errors.js';
 import { Store } from './store/store.js';
 
 /** Everything one region's process holds, composed from config. */
@@ -145,9 +146,10 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
     loggerInstance: log as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: !config.logRequests }),
     trustProxy: config.trustProxy,
-    // Request ids come from us, not from a client header.
-    requestIdHeader: false,
+    // Request ids: the caller's X-Request-Id when well-formed, else ours; framework errors in SPEC's shape.
+    ...edgeServerOptions(),
   });
+  installEdge(app);
 
   // Every route, as it is added: an upstream prefix must not overlap a route of the region.
   const routes: { method: string | string[]; url: string; upstream?: string }[] = [];
