@@ -99,16 +99,8 @@ async function registerUpstream(app: FastifyInstance, upstream: UpstreamConfig, 
     const queryAt = raw.indexOf('?');
     const path = queryAt >= 0 ? raw.slice(0, queryAt) : raw;
     const rest = path.slice(upstream.prefix.length);
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(rest);
-    } catch {
-      return sendError(reply, 400, 'invalid_request', 'The path has a malformed percent-escape');
-    }
-    if (decoded.split('/').some((segment) => segment === '..' || segment === '.')) {
-      return sendError(reply, 400, 'invalid_request', 'The path may not contain . or .. segments');
-    }
-    const source = `${basePath}${rest}` || '/';
+    const source = upstreamPath(basePath, rest);
+    if (typeof source !== 'string') return sendError(reply, 400, 'invalid_request', source.problem);
     const method = request.method;
     const hasBody = request.body !== undefined && request.body !== null;
 
@@ -157,6 +149,33 @@ async function registerUpstream(app: FastifyInstance, upstream: UpstreamConfig, 
       app.route({ method, url, exposeHeadRoute: false, config: { scope, upstream: upstream.prefix, versioned: false }, handler: forward });
     }
   }
+}
+
+/**
+ * The path the upstream gets: its base path and the rest of the client's path, exactly as the
+ * client sent it, or the reason it is refused. The target can never leave the upstream's base:
+ * no backslash (URL parsers read it as a slash, so `/crm/\\host/x` named another host), no `.` or
+ * `..` segment, raw or percent-encoded, no byte a URL parser would drop or rewrite; whatever the
+ * WHATWG parser would normalise differently from the string is refused rather than forwarded.
+ */
+export function upstreamPath(basePath: string, rest: string): string | { problem: string } {
+  if (rest !== '' && !rest.startsWith('/')) return { problem: 'The path does not belong to this upstream' };
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rest);
+  } catch {
+    return { problem: 'The path has a malformed percent-escape' };
+  }
+  if (decoded.includes('\\')) return { problem: 'The path may not contain a backslash' };
+  if (decoded.split('/').some((segment) => segment === '..' || segment === '.')) return { problem: 'The path may not contain . or .. segments' };
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(decoded)) return { problem: 'The path may not contain control characters' };
+  const source = `${basePath}${rest}` || '/';
+  const parsed = new URL(`http://upstream.invalid${source}`);
+  if (parsed.host !== 'upstream.invalid' || parsed.pathname !== source || !(source === basePath || source.startsWith(`${basePath}/`) || basePath === '')) {
+    return { problem: 'The path cannot be forwarded as sent' };
+  }
+  return source;
 }
 
 /** The gateway's own answers on upstream routes: JSON errors in the platform's media type. */
