@@ -175,8 +175,8 @@ describe('bad input is a 4xx in SPEC shape, never a 500', () => {
       assertRequestId(a);
     }
     assert.equal(elsewhere.received.length, 0, 'no request reached another host');
-    assert.deepEqual(upstreamAtRoot.received, []);
-    assert.deepEqual(upstreamWithBase.received, []);
+    assert.equal(upstreamAtRoot.received.length, 0);
+    assert.equal(upstreamWithBase.received.length, 0);
     // An ordinary path still goes through, as sent, below the base; a double slash stays on the upstream.
     const ok = await raw(baseUrl, get('/crm/a/b%20c?x=1', [auth]));
     assert.equal(ok.status, 200, ok.body);
