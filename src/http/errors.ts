@@ -104,9 +104,10 @@ export function edgeServerOptions(): Pick<FastifyServerOptions, 'genReqId' | 're
  * (`reqId`, from Fastify's request logger).
  */
 export function installEdge(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply, payload) => {
-    reply.header('x-request-id', String(request.id));
-    return payload;
+  // Callback style, not async: one less promise per response on the hot paths.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    reply.header('x-request-id', request.id);
+    done(null, payload);
   });
   app.setErrorHandler(edgeErrorHandler);
   app.setNotFoundHandler(edgeNotFoundHandler);
