@@ -36,6 +36,7 @@ interface GlobalOptions {
   dataDir?: string;
   databaseUrl?: string;
   redisUrl?: string;
+  metricsAddr?: string;
 }
 
 function configFrom(opts: GlobalOptions): Config {
@@ -47,6 +48,7 @@ function configFrom(opts: GlobalOptions): Config {
     dataDir: opts.dataDir,
     databaseUrl: opts.databaseUrl,
     redisUrl: opts.redisUrl,
+    metricsAddr: opts.metricsAddr,
   };
   return loadConfig(process.env, overrides);
 }
@@ -136,6 +138,7 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'embedded store and key file directory (CCAUTH_DATA_DIR, default ./data)')
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
     .option('--redis-url <url>', 'Redis URL (REDIS_URL)')
+    .option('--metrics-addr <host:port>', 'serve GET /metrics on its own listener, e.g. 127.0.0.1:9464 (CCAUTH_METRICS_ADDR, default off)')
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show help for a command')
     .addHelpText('after', HELP_FOOTER)
@@ -179,6 +182,7 @@ export function buildProgram(): Command {
           status: 'listening',
           url,
           host: config.host,
+          metrics: config.metricsAddr ? `${localUrl(config.metricsAddr.host, config.metricsAddr.port)}/metrics` : null,
           publicUrl: config.publicUrl,
           issuer: config.issuer,
           region: config.region,
@@ -199,6 +203,7 @@ export function buildProgram(): Command {
         }, () => '');
       } else {
         const lines = [`ccauth region ${config.region} listening on ${url} (issuer ${config.issuer})`, listenScope(config.host), `store: ${region.store.dialect} ${region.store.location}`];
+        if (config.metricsAddr) lines.push(`metrics: ${localUrl(config.metricsAddr.host, config.metricsAddr.port)}/metrics`);
         if (opts.demo && !seed) lines.push('demo: the store already has accounts; nothing seeded');
         if (seed && hint) {
           lines.push(
