@@ -107,14 +107,18 @@ describe('the listen address, the CLI and the demo secret', () => {
 
   it('listens on loopback by default and says how to serve other hosts', async () => {
     assert.equal(loadConfig({}).host, '127.0.0.1');
-    const port = await freePort();
+    const [port, metricsPort] = [await freePort(), await freePort()];
     const env: Record<string, string> = { CCAUTH_DATA_DIR: dir.path, PORT: String(port) };
-    const served = await serve([], env, { human: true });
+    const served = await serve(['--metrics-addr', `127.0.0.1:${metricsPort}`], env, { human: true });
     try {
       assert.match(served.stdout(), /listening on 127\.0\.0\.1 only.*CCAUTH_HOST=0\.0\.0\.0/);
       assert.equal(served.child.exitCode, null);
-      const address = (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
-      assert.equal(address, 200);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 404);
+      const deadline = Date.now() + 5000;
+      while (!served.stdout().includes('metrics: ') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.match(served.stdout(), new RegExp(`metrics: http://127\\.0\\.0\\.1:${metricsPort}/metrics`));
+      assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status, 200);
     } finally {
       await served.stop();
     }
