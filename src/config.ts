@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ALL_SCOPES, isKnownScope } from './domain/scopes.js';
+import { type TrustProxy, parseTrustProxy } from './http/trust-proxy.js';
 
 /**
  * All configuration, parsed and validated once. Sources, later wins: defaults, environment,
@@ -23,7 +24,10 @@ export interface Config {
   logLevel: string;
   logRequests: boolean;
   demoPassword: string | undefined;
-  trustProxy: boolean;
+  /** CCAUTH_TRUST_PROXY: false, a hop count, or the addresses/CIDR ranges of our proxies (src/http/trust-proxy.ts). */
+  trustProxy: TrustProxy;
+  /** CCAUTH_METRICS_ADDR: where /metrics listens (its own listener; undefined = off). */
+  metricsAddr: { host: string; port: number } | undefined;
   /** Failed client authentications allowed per client ID and per IP in a minute. */
   authFailuresPerMinute: number;
   /** How often an instance looks for changes made by other processes (CLI, other instances). */
@@ -68,6 +72,7 @@ const ENV_NAMES = {
   logRequests: 'CCAUTH_LOG_REQUESTS',
   demoPassword: 'CCAUTH_DEMO_PASSWORD',
   trustProxy: 'CCAUTH_TRUST_PROXY',
+  metricsAddr: 'CCAUTH_METRICS_ADDR',
   authFailuresPerMinute: 'CCAUTH_AUTH_FAILURES_PER_MINUTE',
   changePollMs: 'CCAUTH_CHANGE_POLL_MS',
   lastUsedFlushMs: 'CCAUTH_LAST_USED_FLUSH_MS',
@@ -92,7 +97,7 @@ const optionalString = z
 
 const schema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080),
-  host: z.string().min(1).default('0.0.0.0'),
+  host: z.string().min(1).default('127.0.0.1'),
   region: z
     .string()
     .regex(/^[a-z][a-z0-9-]{1,31}$/, 'a region is 2..32 lowercase letters, digits or dashes, e.g. emea')
@@ -117,7 +122,26 @@ const schema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   logRequests: bool.default(false),
   demoPassword: optionalString,
-  trustProxy: bool.default(false),
+  trustProxy: z
+    .union([z.boolean(), z.number(), z.string()])
+    .transform((v, ctx) => {
+      const parsed = parseTrustProxy(v);
+      if (typeof parsed === 'object' && !Array.isArray(parsed) && parsed !== null) {
+        ctx.addIssue({ code: 'custom', message: `${parsed.error}; use false, a hop count (true = 1), or addresses/CIDR ranges of your proxies` });
+        return z.NEVER;
+      }
+      return parsed;
+    })
+    .default(false),
+  metricsAddr: optionalString.transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const parsed = parseListenAddress(v);
+    if (!parsed) {
+      ctx.addIssue({ code: 'custom', message: `expected host:port, e.g. 127.0.0.1:9464 or [::1]:9464, got "${v}"` });
+      return z.NEVER;
+    }
+    return parsed;
+  }),
   authFailuresPerMinute: z.coerce.number().int().min(1).max(1_000_000).default(20),
   changePollMs: z.coerce.number().int().min(10).max(60_000).default(250),
   lastUsedFlushMs: z.coerce.number().int().min(10).max(600_000).default(5000),
@@ -125,6 +149,25 @@ const schema = z.object({
 });
 
 export class ConfigError extends Error {}
+
+/**
+ * The client secret of `ccauth token` from CCAUTH_CLIENT_SECRET (not server configuration, but
+ * read here: nothing else reads the environment). An argument would be visible in the process list.
+ */
+export function clientSecretFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env.CCAUTH_CLIENT_SECRET;
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** `host:port`, `[v6]:port` or `:port` (loopback); port 0 picks a free one. */
+export function parseListenAddress(value: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  const host = m[1] ?? m[2] ?? '';
+  return { host: host === '' ? '127.0.0.1' : host, port };
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Config {
   const raw: Record<string, unknown> = {};

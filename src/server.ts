@@ -30,6 +30,9 @@ import { SecretHasher } from './auth/secrets.js';
 import { KeySet } from './auth/signing-keys.js';
 import { TokenService } from './auth/token-service.js';
 import { type Config, ConfigError } from './config.js';
+import { edgeServerOptions, installEdge } from './http/errors.js';
+import { MetricsListener } from './http/metrics-listener.js';
+import { trustFunction } from './http/trust-proxy.js';
 import { Store } from './store/store.js';
 
 /** Everything one region's process holds, composed from config. */
@@ -144,10 +147,11 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
   const app = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: !config.logRequests }),
-    trustProxy: config.trustProxy,
-    // Request ids come from us, not from a client header.
-    requestIdHeader: false,
+    trustProxy: config.trustProxy === false ? false : trustFunction(config.trustProxy),
+    // Request ids: the caller's X-Request-Id when well-formed, else ours; framework errors in SPEC's shape.
+    ...edgeServerOptions(),
   });
+  installEdge(app);
 
   // Every route, as it is added: an upstream prefix must not overlap a route of the region.
   const routes: { method: string | string[]; url: string; upstream?: string }[] = [];
@@ -198,7 +202,7 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
     await api.register(upstreamRoutes, {
       upstreams: config.upstreams,
       region: config.region,
-      trustProxy: config.trustProxy,
+      trustProxy: trustFunction(config.trustProxy),
       countOutcome: (upstream, outcome) => upstreamResponses.inc({ upstream, outcome }),
     });
   });
@@ -225,7 +229,9 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
       return reply.code(503).send({ status: 'unavailable', region: config.region });
     }
   });
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  // /metrics is not on the public port: its own listener, when CCAUTH_METRICS_ADDR is set.
+  const metricsListener = config.metricsAddr ? new MetricsListener(config.metricsAddr, metrics, log) : undefined;
+  app.addHook('onClose', async () => metricsListener?.close());
   await app.register(docsRoutes, { region: config.region });
 
   let closed = false;
@@ -244,7 +250,15 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
     issuer,
     log,
     async listen() {
-      return app.listen({ port: config.port, host: config.host });
+      const address = await app.listen({ port: config.port, host: config.host });
+      if (metricsListener) {
+        try {
+          log.info({ metrics: await metricsListener.start() }, 'metrics listening');
+        } catch (err) {
+          throw new ConfigError(`CCAUTH_METRICS_ADDR: cannot listen on ${config.metricsAddr?.host}:${config.metricsAddr?.port}: ${(err as Error).message}`);
+        }
+      }
+      return address;
     },
     async close() {
       if (closed) return;

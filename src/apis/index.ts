@@ -6,6 +6,7 @@ import { interactionContentApi } from './interaction-content/routes.js';
 import { interactionsApi } from './interactions/routes.js';
 import { paymentsApi } from './payments/routes.js';
 import { guardBody } from './shared/body-guard.js';
+import { guardQuery } from './shared/query-guard.js';
 import { schemaErrorFormatter } from './shared/schema-errors.js';
 import { statsApi } from './stats/routes.js';
 import { userAdminApi } from './useradmin/routes.js';
@@ -23,6 +24,7 @@ export async function platformApis(app: FastifyInstance, o: PlatformApiOptions):
   // or drop anything (card data is refused there, unknown fields are errors).
   app.setSchemaErrorFormatter(schemaErrorFormatter());
   app.addHook('preValidation', guardBody);
+  app.addHook('preValidation', guardQuery);
 
   await app.register(agentsAvailabilityApi, o);
   await app.register(userAdminApi, o);

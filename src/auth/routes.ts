@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { OAuthError } from '../domain/errors.js';
+import { InvalidRequestError, OAuthError } from '../domain/errors.js';
+import { hasRepeatedAuthorization } from '../http/headers.js';
 import { ALL_SCOPES } from '../domain/scopes.js';
 import type { TokenIntrospection } from './introspection.js';
 import type { KeySet } from './signing-keys.js';
@@ -17,6 +18,15 @@ export interface AuthRoutesOptions {
 }
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+/**
+ * The request's one Authorization header. Node keeps only the first of several, so the raw list
+ * decides: two are two sets of credentials, an invalid_request (RFC 6749 5.2), whichever is valid.
+ */
+function authorizationOf(request: FastifyRequest): string | undefined {
+  if (hasRepeatedAuthorization(request.raw.rawHeaders)) throw new InvalidRequestError('The request has more than one Authorization header');
+  return request.headers.authorization;
+}
 
 function sendOAuthError(reply: FastifyReply, err: OAuthError): FastifyReply {
   return reply
@@ -51,7 +61,7 @@ export async function authRoutes(app: FastifyInstance, o: AuthRoutesOptions): Pr
     try {
       const token = await o.tokens.issue({
         contentType: request.headers['content-type'],
-        authorization: request.headers.authorization,
+        authorization: authorizationOf(request),
         body: typeof request.body === 'string' ? request.body : '',
         ip: request.ip,
       });
@@ -72,7 +82,7 @@ export async function authRoutes(app: FastifyInstance, o: AuthRoutesOptions): Pr
 
   const request = (r: FastifyRequest) => ({
     contentType: r.headers['content-type'],
-    authorization: r.headers.authorization,
+    authorization: authorizationOf(r),
     body: typeof r.body === 'string' ? r.body : '',
     ip: r.ip,
   });

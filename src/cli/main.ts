@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { Actor, CreatedCredential } from '../auth/credentials.js';
-import { type Config, type ConfigOverrides, loadConfig } from '../config.js';
+import { type Config, type ConfigOverrides, clientSecretFromEnv, loadConfig } from '../config.js';
 import type { DemoSeed } from '../demo.js';
 import { ACCOUNT_STATUSES, LICENSES, USER_STATUSES } from '../domain/licenses.js';
 import type { User } from '../domain/model.js';
@@ -22,6 +22,7 @@ import {
   optionalNameArg,
   print,
   readPasswordFromStdin,
+  readSecretFromStdin,
   table,
   warn,
 } from './util.js';
@@ -35,6 +36,7 @@ interface GlobalOptions {
   dataDir?: string;
   databaseUrl?: string;
   redisUrl?: string;
+  metricsAddr?: string;
 }
 
 function configFrom(opts: GlobalOptions): Config {
@@ -46,6 +48,7 @@ function configFrom(opts: GlobalOptions): Config {
     dataDir: opts.dataDir,
     databaseUrl: opts.databaseUrl,
     redisUrl: opts.redisUrl,
+    metricsAddr: opts.metricsAddr,
   };
   return loadConfig(process.env, overrides);
 }
@@ -88,6 +91,14 @@ function localUrl(host: string, port: number): string {
   return `http://${h}:${port}`;
 }
 
+/** Who can reach the region, and how to change it (the default is loopback only). */
+function listenScope(host: string): string {
+  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  return loopback
+    ? `listening on ${host} only: reachable from this machine; set CCAUTH_HOST=0.0.0.0 (or --host 0.0.0.0) to serve other hosts`
+    : `listening on ${host}: reachable from other hosts; set CCAUTH_HOST=127.0.0.1 to serve this machine only`;
+}
+
 function firstTokenCommands(base: string, seed: DemoSeed): { curl: string; cli: string } {
   const { clientId, clientSecret } = seed.credential;
   return {
@@ -121,12 +132,13 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--json', 'print one JSON document on stdout (list commands: a JSON array)')
     .option('--port <port>', 'port to listen on (PORT, default 8080)')
-    .option('--host <host>', 'address to listen on (CCAUTH_HOST, default 0.0.0.0)')
+    .option('--host <host>', 'address to listen on (CCAUTH_HOST, default 127.0.0.1: this machine only; 0.0.0.0 to serve other hosts)')
     .option('--region <region>', 'region name (CCAUTH_REGION, default emea)')
     .option('--public-url <url>', "the region's public base URL (CCAUTH_PUBLIC_URL, default http://localhost:<port>)")
     .option('--data-dir <dir>', 'embedded store and key file directory (CCAUTH_DATA_DIR, default ./data)')
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
     .option('--redis-url <url>', 'Redis URL (REDIS_URL)')
+    .option('--metrics-addr <host:port>', 'serve GET /metrics on its own listener, e.g. 127.0.0.1:9464 (CCAUTH_METRICS_ADDR, default off)')
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show help for a command')
     .addHelpText('after', HELP_FOOTER)
@@ -169,6 +181,8 @@ export function buildProgram(): Command {
         print(true, {
           status: 'listening',
           url,
+          host: config.host,
+          metrics: config.metricsAddr ? `${localUrl(config.metricsAddr.host, config.metricsAddr.port)}/metrics` : null,
           publicUrl: config.publicUrl,
           issuer: config.issuer,
           region: config.region,
@@ -188,7 +202,8 @@ export function buildProgram(): Command {
                 },
         }, () => '');
       } else {
-        const lines = [`ccauth region ${config.region} listening on ${url} (issuer ${config.issuer})`, `store: ${region.store.dialect} ${region.store.location}`];
+        const lines = [`ccauth region ${config.region} listening on ${url} (issuer ${config.issuer})`, listenScope(config.host), `store: ${region.store.dialect} ${region.store.location}`];
+        if (config.metricsAddr) lines.push(`metrics: ${localUrl(config.metricsAddr.host, config.metricsAddr.port)}/metrics`);
         if (opts.demo && !seed) lines.push('demo: the store already has accounts; nothing seeded');
         if (seed && hint) {
           lines.push(
@@ -459,12 +474,19 @@ export function buildProgram(): Command {
     .command('token')
     .description('get an access token from a token endpoint (client credentials grant) and print the token response')
     .requiredOption('--client-id <id>', 'client ID')
-    .requiredOption('--client-secret <secret>', 'client secret')
+    .option('--client-secret <secret>', 'client secret (visible to other users in the process list: prefer CCAUTH_CLIENT_SECRET or --client-secret-stdin)')
+    .option('--client-secret-stdin', 'read the client secret (one line) from standard input')
     .requiredOption('--scope <scope>', 'scope (several: space-separated)')
     .option('--url <base>', "the region's base URL (default: CCAUTH_PUBLIC_URL, else http://localhost:<PORT>)")
-    .addHelpText('after', '\nExit code 1 when the token endpoint answers an OAuth error (e.g. invalid_client) or cannot be reached.')
-    .action(async (o: { clientId: string; clientSecret: string; scope: string; url?: string }, cmd: Command) => {
+    .addHelpText(
+      'after',
+      '\nThe secret comes from --client-secret-stdin, else --client-secret, else the environment variable CCAUTH_CLIENT_SECRET.\nExit code 1 when the token endpoint answers an OAuth error (e.g. invalid_client) or cannot be reached.',
+    )
+    .action(async (o: { clientId: string; clientSecret?: string; clientSecretStdin?: boolean; scope: string; url?: string }, cmd: Command) => {
       const opts = g(cmd);
+      if (o.clientSecretStdin && o.clientSecret !== undefined) throw new CliError('Give the client secret once: --client-secret or --client-secret-stdin, not both');
+      const clientSecret = o.clientSecretStdin ? readSecretFromStdin() : (o.clientSecret ?? clientSecretFromEnv());
+      if (clientSecret === undefined || clientSecret === '') throw new CliError('No client secret: set CCAUTH_CLIENT_SECRET, pipe it with --client-secret-stdin, or give --client-secret');
       const base = (o.url ?? configFrom(opts).publicUrl).trim().replace(/\/+$/, '');
       let url: URL;
       try {
@@ -478,7 +500,7 @@ export function buildProgram(): Command {
         response = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: o.clientId, client_secret: o.clientSecret, scope: o.scope }),
+          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: o.clientId, client_secret: clientSecret, scope: o.scope }),
           signal: AbortSignal.timeout(30_000),
         });
       } catch (err) {

@@ -125,6 +125,20 @@ export function readPasswordFromStdin(): string {
   return password;
 }
 
+/** The client secret for --client-secret-stdin: stdin up to EOF, without one trailing line break. */
+export function readSecretFromStdin(): string {
+  let text: string;
+  try {
+    text = readFileSync(0, 'utf8');
+  } catch (err) {
+    throw new CliError(`--client-secret-stdin was given but standard input could not be read: ${(err as Error).message}`);
+  }
+  const secret = text.replace(/\r?\n$/, '');
+  if (secret === '') throw new CliError('--client-secret-stdin was given but standard input was empty');
+  if (/[\r\n]/.test(secret)) throw new CliError('The client secret read from standard input must be a single line');
+  return secret;
+}
+
 /** Best effort: a unique-constraint violation of SQLite or PostgreSQL. */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;

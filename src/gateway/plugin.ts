@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CcauthError } from '../domain/errors.js';
+import { hasRepeatedAuthorization } from '../http/headers.js';
 import { type BearerVerifier, BearerError, type VerifiedToken } from './bearer.js';
 import { type ApiVersion, mediaTypeOf, negotiateVersion } from './media-type.js';
 import type { AccountRateLimiter } from './rate-limit.js';
@@ -33,6 +34,7 @@ export interface GatewayOptions {
 
 export const INVALID_TOKEN_MESSAGE = 'The access token is invalid or has expired';
 const INVALID_TOKEN_BODY = JSON.stringify({ error: 'invalid_token', message: INVALID_TOKEN_MESSAGE });
+const REPEATED_AUTHORIZATION_BODY = JSON.stringify({ error: 'invalid_request', message: 'The request has more than one Authorization header; send exactly one' });
 
 /**
  * The gateway in front of every platform API route registered inside it: bearer token (401),
@@ -55,6 +57,11 @@ export async function gateway(app: FastifyInstance, o: GatewayOptions): Promise<
     reply.code(status).headers(headers).type(`${mediaTypeOf(1)}; charset=utf-8`).send(body);
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    // Node keeps the first of several Authorization headers; the raw list shows them all (RFC 6750 3.1).
+    if (hasRepeatedAuthorization(request.raw.rawHeaders)) {
+      count('invalid_request');
+      return send(reply, 400, REPEATED_AUTHORIZATION_BODY, { 'www-authenticate': 'Bearer error="invalid_request", error_description="More than one Authorization header"' });
+    }
     let token: VerifiedToken;
     try {
       token = await o.verifier.verify(request.headers.authorization);

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import replyFrom from '@fastify/reply-from';
 import { UPSTREAM_METHODS, type UpstreamConfig, type UpstreamMethod } from '../config.js';
+import type { TrustFunction } from '../http/trust-proxy.js';
 import { mediaTypeOf } from './media-type.js';
 
 declare module 'fastify' {
@@ -14,8 +15,8 @@ declare module 'fastify' {
 export interface UpstreamOptions {
   upstreams: UpstreamConfig[];
   region: string;
-  /** CCAUTH_TRUST_PROXY: keep the X-Forwarded-* chain of the proxy in front of us. */
-  trustProxy: boolean;
+  /** CCAUTH_TRUST_PROXY: which hops may speak for the client (the same rule as the region's own request.ip). */
+  trustProxy: TrustFunction;
   /** Counts outcomes for /metrics: the status class (2xx..5xx), bad_gateway or gateway_timeout. */
   countOutcome?: (upstream: string, outcome: string) => void;
 }
@@ -42,10 +43,6 @@ const IDEMPOTENT_WITHOUT_BODY = new Set(['GET', 'HEAD', 'OPTIONS']);
 function connectionListed(headers: IncomingHttpHeaders): string[] {
   const value = headers.connection;
   return typeof value === 'string' ? value.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean) : [];
-}
-
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /**
@@ -99,16 +96,8 @@ async function registerUpstream(app: FastifyInstance, upstream: UpstreamConfig, 
     const queryAt = raw.indexOf('?');
     const path = queryAt >= 0 ? raw.slice(0, queryAt) : raw;
     const rest = path.slice(upstream.prefix.length);
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(rest);
-    } catch {
-      return sendError(reply, 400, 'invalid_request', 'The path has a malformed percent-escape');
-    }
-    if (decoded.split('/').some((segment) => segment === '..' || segment === '.')) {
-      return sendError(reply, 400, 'invalid_request', 'The path may not contain . or .. segments');
-    }
-    const source = `${basePath}${rest}` || '/';
+    const source = upstreamPath(basePath, rest);
+    if (typeof source !== 'string') return sendError(reply, 400, 'invalid_request', source.problem);
     const method = request.method;
     const hasBody = request.body !== undefined && request.body !== null;
 
@@ -159,6 +148,33 @@ async function registerUpstream(app: FastifyInstance, upstream: UpstreamConfig, 
   }
 }
 
+/**
+ * The path the upstream gets: its base path and the rest of the client's path, exactly as the
+ * client sent it, or the reason it is refused. The target can never leave the upstream's base:
+ * no backslash (URL parsers read it as a slash, so `/crm/\\host/x` named another host), no `.` or
+ * `..` segment, raw or percent-encoded, no byte a URL parser would drop or rewrite; whatever the
+ * WHATWG parser would normalise differently from the string is refused rather than forwarded.
+ */
+export function upstreamPath(basePath: string, rest: string): string | { problem: string } {
+  if (rest !== '' && !rest.startsWith('/')) return { problem: 'The path does not belong to this upstream' };
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rest);
+  } catch {
+    return { problem: 'The path has a malformed percent-escape' };
+  }
+  if (decoded.includes('\\')) return { problem: 'The path may not contain a backslash' };
+  if (decoded.split('/').some((segment) => segment === '..' || segment === '.')) return { problem: 'The path may not contain . or .. segments' };
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(decoded)) return { problem: 'The path may not contain control characters' };
+  const source = `${basePath}${rest}` || '/';
+  const parsed = new URL(`http://upstream.invalid${source}`);
+  if (parsed.host !== 'upstream.invalid' || parsed.pathname !== source || !(source === basePath || source.startsWith(`${basePath}/`) || basePath === '')) {
+    return { problem: 'The path cannot be forwarded as sent' };
+  }
+  return source;
+}
+
 /** The gateway's own answers on upstream routes: JSON errors in the platform's media type. */
 function sendError(reply: FastifyReply, status: number, error: string, message: string): FastifyReply {
   return reply.code(status).type(`${mediaTypeOf(1)}; charset=utf-8`).send(JSON.stringify({ error, message }));
@@ -167,11 +183,14 @@ function sendError(reply: FastifyReply, status: number, error: string, message: 
 /** The request headers the upstream gets: the client's, less its credentials, plus who is calling. */
 function forwardedHeaders(request: FastifyRequest, incoming: IncomingHttpHeaders, hasBody: boolean, o: UpstreamOptions): IncomingHttpHeaders {
   const headers: IncomingHttpHeaders = { ...incoming };
+  const socketAddress = request.socket.remoteAddress ?? '';
+  // The X-Forwarded-* a client sends count only when it reached us through one of our proxies.
+  const peerTrusted = o.trustProxy(socketAddress, 0);
   for (const name of [...REQUEST_STRIPPED, ...connectionListed(request.headers)]) delete headers[name];
   // Nothing the client says about its identity or its route through proxies passes unchecked.
   for (const name of Object.keys(headers)) {
     if (name.startsWith('x-ccauth-')) delete headers[name];
-    else if (name.startsWith('x-forwarded-') && !o.trustProxy) delete headers[name];
+    else if (name.startsWith('x-forwarded-') && !peerTrusted) delete headers[name];
   }
   if (!hasBody) {
     // Fastify does not read a body on GET or HEAD: announce none.
@@ -187,9 +206,10 @@ function forwardedHeaders(request: FastifyRequest, incoming: IncomingHttpHeaders
   headers['x-ccauth-region'] = o.region;
   headers['x-ccauth-request-id'] = String(request.id);
 
-  const socketAddress = request.socket.remoteAddress ?? '';
-  const previous = o.trustProxy ? firstHeader(incoming['x-forwarded-for']) : undefined;
-  headers['x-forwarded-for'] = previous ? `${previous}, ${socketAddress}` : socketAddress;
+  // The chain as far as it is trusted, ending with the client it names (request.ips: nearest
+  // first, up to the first hop that is not one of our proxies), never a left-most entry beyond.
+  const chain = request.ips && request.ips.length > 0 ? [...request.ips].reverse() : [socketAddress];
+  headers['x-forwarded-for'] = chain.join(', ');
   headers['x-forwarded-proto'] = request.protocol;
   headers['x-forwarded-host'] = request.host;
   return headers;

@@ -429,7 +429,7 @@ describe('token endpoint errors (RFC 6749 5.2)', () => {
 function comparableHeaders(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};
   headers.forEach((value, name) => {
-    if (!['date', 'keep-alive', 'connection'].includes(name)) out[name] = value;
+    if (!['date', 'keep-alive', 'connection', 'x-request-id'].includes(name)) out[name] = value;
   });
   return out;
 }

@@ -11,6 +11,23 @@ describe('config', () => {
     assert.equal(c.issuer, 'http://localhost:8080/Auth');
     assert.equal(c.databaseUrl, undefined);
     assert.match(c.dataDir, /\/data$/);
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.trustProxy, false);
+    assert.equal(c.metricsAddr, undefined);
+  });
+  it('reads CCAUTH_TRUST_PROXY as a hop count or a list of addresses and ranges (true is one hop)', () => {
+    assert.equal(loadConfig({ CCAUTH_TRUST_PROXY: 'true' }).trustProxy, 1);
+    assert.equal(loadConfig({ CCAUTH_TRUST_PROXY: 'false' }).trustProxy, false);
+    assert.equal(loadConfig({ CCAUTH_TRUST_PROXY: '0' }).trustProxy, false);
+    assert.equal(loadConfig({ CCAUTH_TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.deepEqual(loadConfig({ CCAUTH_TRUST_PROXY: '10.0.0.0/8, ::1, loopback' }).trustProxy, ['10.0.0.0/8', '::1', 'loopback']);
+    assert.throws(() => loadConfig({ CCAUTH_TRUST_PROXY: '10.0.0.0/40' }), /CCAUTH_TRUST_PROXY/);
+  });
+  it('reads CCAUTH_METRICS_ADDR as host:port', () => {
+    assert.deepEqual(loadConfig({ CCAUTH_METRICS_ADDR: '127.0.0.1:9464' }).metricsAddr, { host: '127.0.0.1', port: 9464 });
+    assert.deepEqual(loadConfig({ CCAUTH_METRICS_ADDR: '[::1]:9464' }).metricsAddr, { host: '::1', port: 9464 });
+    assert.deepEqual(loadConfig({ CCAUTH_METRICS_ADDR: ':9464' }).metricsAddr, { host: '127.0.0.1', port: 9464 });
+    for (const bad of ['9464', 'host', '127.0.0.1:99999', '::1:9464']) assert.throws(() => loadConfig({ CCAUTH_METRICS_ADDR: bad }), /CCAUTH_METRICS_ADDR/, bad);
   });
   it('derives the issuer from CCAUTH_PUBLIC_URL without a trailing slash', () => {
     const c = loadConfig({ CCAUTH_PUBLIC_URL: 'https://emea.example.test/', CCAUTH_REGION: 'nam', PORT: '9000' });

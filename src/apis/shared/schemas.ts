@@ -13,6 +13,11 @@ declare module 'fastify' {
 }
 
 export const MAX_PAGE_SIZE = 50;
+/**
+ * The highest page number a request may name. Without a maximum, `page=1e308`, `Infinity` or a
+ * 20-digit number passed the integer check and became an offset no store accepts (a 500).
+ */
+export const MAX_PAGE = 1_000_000;
 
 export const errorSchema = {
   type: 'object',
@@ -49,7 +54,7 @@ export const pageMetaSchema = {
 } as const;
 
 export const pagingProperties = {
-  page: { type: 'integer', minimum: 1, default: 1, description: 'Page number, from 1' },
+  page: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 1, description: `Page number, 1..${MAX_PAGE}` },
   pageSize: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: MAX_PAGE_SIZE, description: `Items a page, 1..${MAX_PAGE_SIZE}` },
 } as const;
 
