@@ -40,6 +40,9 @@ export interface PruneResult {
 
 const DAY_MS = 86_400_000;
 
+/** The PostgreSQL advisory lock's name (hashed together with the schema name). */
+export const RETENTION_LOCK = 'ccauth.retention:';
+
 /**
  * One pruning pass. On PostgreSQL only the instance holding a session-level advisory lock (per
  * schema) prunes; the others skip this pass. On SQLite there is one file and writers queue on its
@@ -56,7 +59,7 @@ export async function pruneOnce(
   if (store.dialect !== 'postgres') return { ran: true, deleted: await prune(store.db) };
   // An advisory lock belongs to a connection: take it, prune and release on the same one.
   return store.db.connection().execute(async (conn) => {
-    const key = sql`hashtext('ccauth.retention:' || current_schema())`;
+    const key = sql`hashtext(${RETENTION_LOCK} || current_schema())`;
     const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${key}) as locked`.execute(conn);
     if (!rows[0]?.locked) return { ran: false, deleted: { sessions: 0, revokedTokens: 0, changes: 0, audit: 0 } };
     try {
