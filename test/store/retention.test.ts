@@ -59,7 +59,7 @@ await describeEachDialect('retention pruning', (makeFixture, dialect) => {
     if (rows.audit.length) await db.insertInto('audit_events').values(rows.audit).execute();
   }
 
-  async function remaining(): Promise<Record<string, string[]>> {
+  async function remaining(): Promise<{ sessions: string[]; revoked: string[]; changes: string[]; audit: string[] }> {
     const db = store.db;
     const sorted = (xs: string[]) => xs.sort();
     return {
@@ -79,7 +79,7 @@ await describeEachDialect('retention pruning', (makeFixture, dialect) => {
     assert.equal(result.ran, true);
     assert.deepEqual(result.deleted, { sessions: 40, revokedTokens: 40, changes: 40, audit: 40 });
     const left = await remaining();
-    for (const table of ['sessions', 'revoked', 'changes', 'audit']) assert.deepEqual(left[table], keptIds(6), table);
+    for (const table of ['sessions', 'revoked', 'changes', 'audit'] as const) assert.deepEqual(left[table], keptIds(6), table);
     // Nothing left to do: a second pass deletes nothing.
     assert.deepEqual((await pruneOnce(store, policy, { now })).deleted, { sessions: 0, revokedTokens: 0, changes: 0, audit: 0 });
   });
@@ -94,7 +94,7 @@ await describeEachDialect('retention pruning', (makeFixture, dialect) => {
     const third = await pruneOnce(store, bounded, { now });
     assert.deepEqual(third.deleted, { sessions: 10, revokedTokens: 10, changes: 10, audit: 10 });
     const left = await remaining();
-    for (const table of ['sessions', 'revoked', 'changes', 'audit']) assert.deepEqual(left[table], keptIds(2), table);
+    for (const table of ['sessions', 'revoked', 'changes', 'audit'] as const) assert.deepEqual(left[table], keptIds(2), table);
     // The audit retention is configurable: 1 day drops the 399-day-old events too.
     const oneDay = await pruneOnce(store, { ...policy, auditRetentionDays: 1 }, { now });
     assert.equal(oneDay.deleted.audit, 2);
