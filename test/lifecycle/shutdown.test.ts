@@ -46,7 +46,7 @@ describe('ccauth serve: SIGTERM under load [postgres + redis]', { skip: !pgUp ||
   });
   after(() => store.cleanup());
 
-  it('finishes every received request, refuses none with an error, flushes lastUsedAt, closes everything and exits 0', async () => {
+  it('finishes every received request, refuses none with an error, flushes lastUsedAt, closes everything and exits 0', async (t) => {
     const upstream = await slowUpstream(1200);
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
@@ -120,6 +120,7 @@ describe('ccauth serve: SIGTERM under load [postgres + redis]', { skip: !pgUp ||
       // older was in flight and must have been answered.
       const lost = outcomes.filter((o) => o.status === 0 && o.startedAt < signalledAt - 250);
       assert.deepEqual(lost, [], 'no request sent well before the signal failed');
+      t.diagnostic(`${answered.length} token requests answered 200, ${outcomes.length - answered.length} refused at the connection after the signal; exit ${code} after ${took} ms`);
 
       const lastIssued = Math.max(...outcomes.filter((o) => o.status === 200).map((o) => o.startedAt));
       const db = await store.open();
