@@ -156,7 +156,12 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : undefined;
   if (redis) owned.add('redis', () => redis.disconnect());
   const subscriber = redis?.duplicate();
-  if (subscriber) owned.add('redis subscriber', () => subscriber.disconnect());
+  if (subscriber) {
+    owned.add('redis subscriber', () => {
+      subscriber.removeAllListeners('ready');
+      subscriber.disconnect();
+    });
+  }
   const channel = `ccauth:${config.region}:changes`;
   const nudgeOthers = () => void redis?.publish(channel, '1').catch(() => undefined);
   if (redis && subscriber) {
