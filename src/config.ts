@@ -36,6 +36,10 @@ export interface Config {
   lastUsedFlushMs: number;
   /** External HTTP upstreams the gateway routes path prefixes to (CCAUTH_UPSTREAMS). */
   upstreams: UpstreamConfig[];
+  /** Audit events older than this many days are deleted by the retention pruner. */
+  auditRetentionDays: number;
+  /** `serve`: how long SIGTERM/SIGINT may take to drain and close before the process exits 1. */
+  shutdownTimeoutMs: number;
 }
 
 /** HTTP methods an upstream can route; `*` in the configuration stands for the ones not listed. */
@@ -77,6 +81,8 @@ const ENV_NAMES = {
   changePollMs: 'CCAUTH_CHANGE_POLL_MS',
   lastUsedFlushMs: 'CCAUTH_LAST_USED_FLUSH_MS',
   upstreams: 'CCAUTH_UPSTREAMS',
+  auditRetentionDays: 'CCAUTH_AUDIT_RETENTION_DAYS',
+  shutdownTimeoutMs: 'CCAUTH_SHUTDOWN_TIMEOUT_MS',
 } as const;
 
 const bool = z
@@ -146,6 +152,8 @@ const schema = z.object({
   changePollMs: z.coerce.number().int().min(10).max(60_000).default(250),
   lastUsedFlushMs: z.coerce.number().int().min(10).max(600_000).default(5000),
   upstreams: optionalString,
+  auditRetentionDays: z.coerce.number().int().min(1).max(36_500).default(400),
+  shutdownTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
 });
 
 export class ConfigError extends Error {}

@@ -34,6 +34,8 @@ import { edgeServerOptions, installEdge } from './http/errors.js';
 import { MetricsListener } from './http/metrics-listener.js';
 import { trustFunction } from './http/trust-proxy.js';
 import { Store } from './store/store.js';
+import { DEFAULT_RETENTION, RetentionPruner } from './store/retention.js';
+import { DEFAULT_SESSION_POLICY } from './admin/sessions.js';
 
 /** Everything one region's process holds, composed from config. */
 export interface Region {
@@ -75,9 +77,51 @@ export function createLogger(config: Pick<Config, 'logLevel'>, fd: 1 | 2 = 1): L
   return fd === 1 ? pino(options) : pino(options, pino.destination({ fd, sync: true }));
 }
 
+/**
+ * What a region opened (store, timers, Redis connections, the HTTP server), closed in the reverse
+ * order of opening: the server drains its in-flight requests first, the counters are flushed while
+ * the store is still open, the store goes last. A start that fails half-way closes what it opened.
+ */
+class OwnedResources {
+  private readonly closers: { what: string; close: () => unknown }[] = [];
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly log: () => Logger | undefined) {}
+
+  add(what: string, close: () => unknown): void {
+    this.closers.push({ what, close });
+  }
+
+  closeAll(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const { what, close } of this.closers.reverse()) {
+        try {
+          await close();
+        } catch (err) {
+          this.log()?.warn({ err }, `closing ${what} failed`);
+        }
+      }
+    })();
+    return this.closing;
+  }
+}
+
 export async function createRegion(config: Config, options: { log?: Logger; store?: Store } = {}): Promise<Region> {
+  let log: Logger | undefined;
+  const owned = new OwnedResources(() => log);
+  try {
+    return await composeRegion(config, options, owned, (l) => (log = l));
+  } catch (err) {
+    await owned.closeAll();
+    throw err;
+  }
+}
+
+async function composeRegion(config: Config, options: { log?: Logger; store?: Store }, owned: OwnedResources, useLog: (log: Logger) => void): Promise<Region> {
   const log = options.log ?? createLogger(config);
+  useLog(log);
   const store = options.store ?? (await Store.open(config));
+  if (!options.store) owned.add('store', () => store.close());
   const masterKey = MasterKey.load(config);
   const hasher = new SecretHasher(masterKey.derive('client-secret-hash'));
   const keys = new KeySet(store, masterKey, config.region);
@@ -108,15 +152,24 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
     }
   });
   await feed.start();
+  owned.add('change feed', () => feed.stop());
 
   // Redis (optional): other instances hear of a change at once instead of at their next poll,
   // and the accounts' API limits are shared.
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : undefined;
+  if (redis) owned.add('redis', () => redis.disconnect());
   const subscriber = redis?.duplicate();
+  if (subscriber) {
+    owned.add('redis subscriber', () => {
+      subscriber.removeAllListeners('ready');
+      subscriber.disconnect();
+    });
+  }
   const channel = `ccauth:${config.region}:changes`;
   const nudgeOthers = () => void redis?.publish(channel, '1').catch(() => undefined);
   if (redis && subscriber) {
     changeHooks.add(nudgeOthers);
+    owned.add('change nudges', () => changeHooks.delete(nudgeOthers));
     subscriber.on('message', () => feed.nudge());
     // (Re)subscribe whenever the connection becomes ready; until then polling carries changes.
     subscriber.on('ready', () => {
@@ -125,8 +178,13 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
   }
   const limiter = new AccountRateLimiter(redis, `ccauth:${config.region}:rl`, 200, (err) => log.debug({ err }, 'Redis rate-limit sync failed; using local counts'));
   limiter.start();
+  owned.add('rate limiter', () => limiter.stop());
   const lastUsed = new LastUsedRecorder(store, config.lastUsedFlushMs, log);
   lastUsed.start();
+  owned.add('last-used recorder', () => lastUsed.stop());
+  const pruner = new RetentionPruner(store, { ...DEFAULT_RETENTION, sessionIdleMs: DEFAULT_SESSION_POLICY.idleMs, auditRetentionDays: config.auditRetentionDays }, log);
+  pruner.start();
+  owned.add('retention pruner', () => pruner.stop());
 
   const metrics = new Registry();
   metrics.setDefaultLabels({ region: config.region });
@@ -150,7 +208,10 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
     trustProxy: config.trustProxy === false ? false : trustFunction(config.trustProxy),
     // Request ids: the caller's X-Request-Id when well-formed, else ours; framework errors in SPEC's shape.
     ...edgeServerOptions(),
+    // While closing, requests on open connections are still served (not 503): shutdown drains.
+    return503OnClosing: false,
   });
+  owned.add('http server', () => app.close());
   installEdge(app);
 
   // Every route, as it is added: an upstream prefix must not overlap a route of the region.
@@ -234,7 +295,6 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
   app.addHook('onClose', async () => metricsListener?.close());
   await app.register(docsRoutes, { region: config.region });
 
-  let closed = false;
   const region: Region = {
     config,
     app,
@@ -260,22 +320,12 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
       }
       return address;
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await app.close();
-      changeHooks.delete(nudgeOthers);
-      await limiter.stop();
-      await feed.stop();
-      subscriber?.disconnect();
-      redis?.disconnect();
-      await lastUsed.stop();
-      if (!options.store) await store.close();
+    close() {
+      return owned.closeAll();
     },
   };
   if (!overlaps.length) overlaps = upstreamOverlaps(config.upstreams, routes);
   if (overlaps.length) {
-    await region.close();
     throw new ConfigError(`Invalid configuration:\n  ${overlaps.join('\n  ')}`);
   }
   return region;

@@ -13,8 +13,6 @@ export interface AuthRoutesOptions {
   introspection: TokenIntrospection;
   keys: KeySet;
   countOutcome: (outcome: string) => void;
-  /** Extra discovery fields contributed by endpoints mounted elsewhere (introspection, revocation). */
-  discoveryExtras?: () => Record<string, unknown>;
 }
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -120,7 +118,6 @@ export async function authRoutes(app: FastifyInstance, o: AuthRoutesOptions): Pr
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
     token_endpoint_auth_signing_alg_values_supported: ['RS256'],
-    ...(o.discoveryExtras?.() ?? {}),
   });
 
   const sendDiscovery = async (_request: FastifyRequest, reply: FastifyReply) =>

@@ -48,7 +48,6 @@ export interface TokenServiceOptions {
   hasher: SecretHasher;
   failures: FailureLimiter;
   lastUsed: LastUsedRecorder;
-  onIssued?: (token: IssuedToken) => void;
 }
 
 /**
@@ -76,7 +75,6 @@ export class TokenService {
     const now = Date.now();
     const token = this.sign(record, scopes.scopes.join(' '), now);
     this.o.lastUsed.record(record.clientId, now);
-    this.o.onIssued?.(token);
     return token;
   }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import type { Logger } from 'pino';
 import type { Actor, CreatedCredential } from '../auth/credentials.js';
 import { type Config, type ConfigOverrides, clientSecretFromEnv, loadConfig } from '../config.js';
 import type { DemoSeed } from '../demo.js';
@@ -61,6 +62,37 @@ function packageVersion(): string {
   } catch {
     return '0.0.0';
   }
+}
+
+/**
+ * SIGTERM/SIGINT: stop accepting, let in-flight requests finish, flush the counters, close the
+ * store and Redis (region.close()), then let the process end on its own with exit code 0. Past
+ * `timeoutMs` (CCAUTH_SHUTDOWN_TIMEOUT_MS, default 10 s), whether the close hangs or something
+ * left open keeps the process alive, it logs why and exits 1. A second signal exits 1 at once.
+ */
+async function shutDown(region: { log: Logger; close(): Promise<void> }, timeoutMs: number): Promise<void> {
+  const log = region.log;
+  log.info({ timeoutMs }, 'shutting down: no new connections, finishing in-flight requests');
+  const started = Date.now();
+  let closed = false;
+  const deadline = setTimeout(() => {
+    log.error({ timeoutMs }, closed ? 'shut down, but something still holds the process open; exiting 1' : 'shutdown did not finish in time; exiting 1');
+    process.exit(1);
+  }, timeoutMs);
+  const force = () => {
+    log.error('second signal during shutdown; exiting 1');
+    process.exit(1);
+  };
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  await region.close();
+  closed = true;
+  process.removeListener('SIGINT', force);
+  process.removeListener('SIGTERM', force);
+  // Nothing else should keep the process alive now; if something does, the deadline says so.
+  deadline.unref();
+  log.info({ ms: Date.now() - started }, 'shut down');
+  process.exitCode = 0;
 }
 
 const CLI_ACTOR: Actor = { id: null, email: 'ccauth-cli' };
@@ -155,15 +187,24 @@ export function buildProgram(): Command {
       const config = configFrom(opts);
       // With --json stdout carries only the one document: logs go to stderr.
       const [{ createRegion, createLogger }, { seedDemo }] = await Promise.all([import('../server.js'), import('../demo.js')]);
-      // With --json, stdout carries the one JSON document: the logs go to stderr.
-      const region = await createRegion(config, opts.json ? { log: createLogger(config, 2) } : {});
       let seed: DemoSeed | undefined;
       let stop: () => void = () => undefined;
       const stopped = new Promise<void>((resolve) => {
         stop = resolve;
       });
+      // Listening for the signals before the start: one that arrives while starting stops the
+      // region once it is up, instead of killing the process half-way.
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      let region: Awaited<ReturnType<typeof createRegion>>;
+      try {
+        // With --json, stdout carries the one JSON document: the logs go to stderr.
+        region = await createRegion(config, opts.json ? { log: createLogger(config, 2) } : {});
+      } catch (err) {
+        process.removeListener('SIGINT', stop);
+        process.removeListener('SIGTERM', stop);
+        throw err;
+      }
       try {
         if (opts.demo) seed = await seedDemo(region.store, region.issuer, config.demoPassword);
         await region.listen();
@@ -222,7 +263,7 @@ export function buildProgram(): Command {
         process.stdout.write(lines.join('\n') + '\n');
       }
       await stopped;
-      await region.close();
+      await shutDown(region, config.shutdownTimeoutMs);
     });
 
   program

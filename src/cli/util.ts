@@ -12,7 +12,6 @@ import { CcauthError } from '../domain/errors.js';
  *      exist or already exists (unknown account id, duplicate email, ...)
  * On failure stdout stays empty and one line `error: ...` goes to stderr, with or without --json.
  */
-export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 

@@ -1,10 +1,6 @@
 export const LICENSES = ['admin', 'supervisor', 'agent'] as const;
 export type License = (typeof LICENSES)[number];
 
-export function isLicense(value: unknown): value is License {
-  return typeof value === 'string' && (LICENSES as readonly string[]).includes(value);
-}
-
 export const USER_STATUSES = ['active', 'disabled'] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];
 export const ACCOUNT_STATUSES = ['active', 'disabled'] as const;

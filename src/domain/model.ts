@@ -7,8 +7,6 @@ export interface Account {
   apiCredentialsEnabled: boolean;
   accessTokenLifetimeSeconds: number;
   apiRateLimitPerMinute: number;
-  /** Optional cap on tokens issued per minute for the account; null = no cap. */
-  tokenRateLimitPerMinute: number | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -58,7 +56,6 @@ export interface ClientRecord {
     status: AccountStatus;
     apiCredentialsEnabled: boolean;
     accessTokenLifetimeSeconds: number;
-    tokenRateLimitPerMinute: number | null;
     apiRateLimitPerMinute: number;
   };
   owner: { id: string; status: UserStatus; license: License } | null;

@@ -14,7 +14,6 @@ export function toAccount(row: Selectable<AccountsTable>): Account {
     apiCredentialsEnabled: row.api_credentials_enabled === 1,
     accessTokenLifetimeSeconds: row.access_token_lifetime_seconds,
     apiRateLimitPerMinute: row.api_rate_limit_per_minute,
-    tokenRateLimitPerMinute: row.token_rate_limit_per_minute,
     createdAt: new Date(Number(row.created_at)).toISOString(),
     updatedAt: new Date(Number(row.updated_at)).toISOString(),
   };
@@ -33,7 +32,6 @@ export interface AccountChanges {
   apiCredentialsEnabled?: boolean;
   accessTokenLifetimeSeconds?: number;
   apiRateLimitPerMinute?: number;
-  tokenRateLimitPerMinute?: number | null;
 }
 
 export class AccountRepository {
@@ -48,7 +46,6 @@ export class AccountRepository {
       api_credentials_enabled: input.apiCredentialsEnabled ? 1 : 0,
       access_token_lifetime_seconds: input.accessTokenLifetimeSeconds ?? TOKEN_LIFETIME_DEFAULT,
       api_rate_limit_per_minute: input.apiRateLimitPerMinute ?? API_RATE_LIMIT_DEFAULT,
-      token_rate_limit_per_minute: null,
       created_at: now,
       updated_at: now,
     };
@@ -79,7 +76,6 @@ export class AccountRepository {
     if (changes.apiCredentialsEnabled !== undefined) set.api_credentials_enabled = changes.apiCredentialsEnabled ? 1 : 0;
     if (changes.accessTokenLifetimeSeconds !== undefined) set.access_token_lifetime_seconds = changes.accessTokenLifetimeSeconds;
     if (changes.apiRateLimitPerMinute !== undefined) set.api_rate_limit_per_minute = changes.apiRateLimitPerMinute;
-    if (changes.tokenRateLimitPerMinute !== undefined) set.token_rate_limit_per_minute = changes.tokenRateLimitPerMinute;
     const result = await db.updateTable('accounts').set(set).where('id', '=', id).executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) return undefined;
     await recordChange(db, 'account', id);

@@ -95,7 +95,6 @@ export class CredentialRepository {
         'a.status as account_status',
         'a.api_credentials_enabled',
         'a.access_token_lifetime_seconds',
-        'a.token_rate_limit_per_minute',
         'a.api_rate_limit_per_minute',
         'u.id as owner_id',
         'u.status as owner_status',
@@ -118,7 +117,6 @@ export class CredentialRepository {
         status: row.account_status as AccountStatus,
         apiCredentialsEnabled: row.api_credentials_enabled === 1,
         accessTokenLifetimeSeconds: row.access_token_lifetime_seconds,
-        tokenRateLimitPerMinute: row.token_rate_limit_per_minute,
         apiRateLimitPerMinute: row.api_rate_limit_per_minute,
       },
       owner:

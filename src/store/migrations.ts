@@ -191,6 +191,21 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         for (const t of ['payment_sessions', 'interaction_content', 'interactions']) await db.schema.dropTable(t).ifExists().execute();
       },
     },
+    '0005_retention_and_unused_columns': {
+      async up(db: Kysely<unknown>) {
+        // The retention pruner deletes audit events by time across all accounts, and expired
+        // admin sessions; the existing audit index leads with account_id and cannot serve that.
+        await db.schema.createIndex('audit_events_at_idx').on('audit_events').column('at').execute();
+        await db.schema.createIndex('admin_sessions_expires_idx').on('admin_sessions').column('expires_at').execute();
+        // Never enforced anywhere (no SPEC rule asks for a per-account token cap).
+        await db.schema.alterTable('accounts').dropColumn('token_rate_limit_per_minute').execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.alterTable('accounts').addColumn('token_rate_limit_per_minute', 'integer').execute();
+        await db.schema.dropIndex('admin_sessions_expires_idx').ifExists().execute();
+        await db.schema.dropIndex('audit_events_at_idx').ifExists().execute();
+      },
+    },
   };
 }
 

@@ -10,7 +10,6 @@ export interface AccountsTable {
   api_credentials_enabled: number;
   access_token_lifetime_seconds: number;
   api_rate_limit_per_minute: number;
-  token_rate_limit_per_minute: number | null;
   created_at: Millis;
   updated_at: Millis;
 }

@@ -26,11 +26,4 @@ export class SessionRepository {
   async expire(idHash: string): Promise<void> {
     await this.db.updateTable('admin_sessions').set({ expires_at: 0 }).where('id_hash', '=', idHash).execute();
   }
-
-  async deleteExpired(now: number, idleMs: number): Promise<void> {
-    await this.db
-      .deleteFrom('admin_sessions')
-      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<=', now - idleMs)]))
-      .execute();
-  }
 }
