@@ -13,6 +13,8 @@ export interface AccountsTable {
   token_rate_limit_per_minute: number | null;
   created_at: Millis;
   updated_at: Millis;
+  /** Incremented by every disable (0005). */
+  standing_epoch: ColumnType<number, number | undefined, number>;
 }
 
 export interface UsersTable {
@@ -28,6 +30,8 @@ export interface UsersTable {
   presence: string;
   created_at: Millis;
   updated_at: Millis;
+  /** Incremented by every disable (0005). */
+  standing_epoch: ColumnType<number, number | undefined, number>;
 }
 
 export interface ApiCredentialsTable {
@@ -46,6 +50,9 @@ export interface ApiCredentialsTable {
   updated_at: Millis;
   last_used_at: Millis | null;
   tokens_not_before: Millis | null;
+  /** Id of the current secret and of the previous one (0005); tokens carry it as secret_id. */
+  secret_id: string | null;
+  previous_secret_id: string | null;
 }
 
 export interface RevokedTokensTable {
