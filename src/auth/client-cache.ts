@@ -48,6 +48,19 @@ export class ClientCache {
   async get(clientId: string): Promise<ClientRecord | null> {
     const cached = this.peek(clientId);
     if (cached !== undefined) return cached;
+    return this.load(clientId);
+  }
+
+  /**
+   * Read one client from the store again, bypassing its entry (which the read then replaces).
+   * The entry is overwritten, not deleted first: lru-cache resets its arrays (O(max)) when its
+   * last entry is deleted, which would make this path slower than an unknown client's.
+   */
+  async reload(clientId: string): Promise<ClientRecord | null> {
+    return this.load(clientId);
+  }
+
+  private load(clientId: string): Promise<ClientRecord | null> {
     let pending = this.inflight.get(clientId);
     if (!pending) {
       const startedAt = this.generation;
@@ -66,19 +79,12 @@ export class ClientCache {
     return pending;
   }
 
-  /** Read one client from the store again, bypassing its entry (which the read then replaces). */
-  async reload(clientId: string): Promise<ClientRecord | null> {
-    this.entries.delete(clientId);
-    this.absent.delete(clientId);
-    return this.get(clientId);
-  }
-
   private remember(clientId: string, value: ClientRecord | null): void {
     if (value === null) {
-      this.entries.delete(clientId);
+      if (this.entries.has(clientId)) this.entries.delete(clientId);
       this.absent.set(clientId, true);
     } else {
-      this.absent.delete(clientId);
+      if (this.absent.has(clientId)) this.absent.delete(clientId);
       this.entries.set(clientId, value);
     }
   }
