@@ -116,7 +116,12 @@ export async function changesSince(db: Kysely<Database>, afterId: number, limit 
   return rows.map((r) => ({ id: Number(r.id), kind: r.kind as ChangeKind, ref: r.ref }));
 }
 
-/** Rows older than the retention are useless to every instance (they poll every few hundred ms). */
+/**
+ * Rows older than the retention are useless to every instance (they poll every few hundred ms).
+ * The newest row always stays: it is where a starting instance's cursor begins, so that the ids
+ * below it that were pruned are never taken for changes still to come.
+ */
 export async function pruneChanges(db: Kysely<Database>, olderThanMs: number): Promise<void> {
-  await db.deleteFrom('changes').where('at', '<', Date.now() - olderThanMs).execute();
+  const newest = await latestChangeId(db);
+  await db.deleteFrom('changes').where('at', '<', Date.now() - olderThanMs).where('id', '<', newest).execute();
 }
