@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { rotateKeys } from '../../src/auth/signing-keys.js';
 import { Store } from '../../src/store/store.js';
 import { dropSchema, postgresAvailable, postgresUrl, uniqueSchema } from '../support/env.js';
 import { createCredential, createTenant, startRegion, tokenRequest, type TestRegion } from '../support/region.js';
@@ -74,6 +75,21 @@ describe('token standing through the gateway', () => {
     assert.equal((await call(t, old)).status, 401, 'the grace is over');
     assert.equal((await call(t, oldDuringGrace)).status, 401, 'a token of the old secret, even one issued during the grace');
     assert.equal((await call(t, fresh)).status, 200);
+  });
+
+  it('a token whose signing key left the key set is refused, though its signature was checked before', async () => {
+    const tenant = await createTenant(t.region);
+    const { credential, clientSecret } = await createCredential(t.region, tenant.admin, [SCOPE]);
+    const token = await issue(t, credential.clientId, clientSecret);
+    assert.equal((await call(t, token)).status, 200); // the verified signature is now remembered
+    const { retired } = await rotateKeys(t.region.store, t.region.masterKey, t.region.config.region);
+    assert.ok(retired);
+    await t.region.feed.poll();
+    assert.equal((await call(t, token)).status, 200, 'a retired key still verifies its tokens');
+    // The key's publication ends (e.g. an emergency removal): its tokens go with it.
+    await t.region.store.keys.setState(retired, 'retired', { publish_until: Date.now() - 1 });
+    await t.region.feed.poll();
+    assert.equal((await call(t, token)).status, 401);
   });
 
   for (const what of ['owner', 'account', 'account API switch'] as const) {
