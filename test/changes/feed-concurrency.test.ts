@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Kysely } from 'kysely';
+import { CredentialAdmin } from '../../src/admin/credentials.js';
 import type { Database } from '../../src/store/schema.js';
 import { Store } from '../../src/store/store.js';
 import { dropSchema, postgresAvailable, postgresUrl, redisUrl, tempDir, uniqueSchema } from '../support/env.js';
@@ -21,7 +22,7 @@ const redis = pg && (await redisAvailable());
 
 const SCOPES = ['agents-availability:read', 'stats'];
 const ROUNDS = 5;
-const KINDS = ['delete', 'descope', 'rotate', 'revoke-store', 'revoke-http', 'disable-user', 'disable-account'] as const;
+const KINDS = ['delete', 'descope', 'rotate', 'admin-delete', 'admin-rotate', 'revoke-store', 'revoke-http', 'disable-user', 'disable-account'] as const;
 type Kind = (typeof KINDS)[number];
 const PER_KIND = 2;
 
@@ -140,6 +141,15 @@ function runScenario(name: string, extraEnv: () => Record<string, string>, enabl
                 return held((trx) => s.credentials.update(t.credentialId, { scopes: ['agents-availability:read'] }, trx));
               case 'rotate':
                 return held((trx) => s.credentials.replaceSecret(t.credentialId, `h1$${randomBytes(32).toString('base64url')}`, null, trx));
+              case 'admin-delete':
+              case 'admin-rotate': {
+                // The Admin Portal's service of one instance (it also updates that instance's cache at once).
+                const r = pick(regions).region;
+                const admin = new CredentialAdmin(r.store, r.issuer, r.hasher, (clientId) => r.clients.invalidateClient(clientId));
+                if (t.kind === 'admin-delete') await admin.delete(t.tenant.admin, t.credentialId);
+                else await admin.rotateSecret(t.tenant.admin, t.credentialId, 0);
+                return;
+              }
               case 'revoke-store': {
                 const payload = JSON.parse(Buffer.from(t.token.split('.')[1] as string, 'base64url').toString()) as { jti: string; exp: number };
                 return held((trx) => s.revokedTokens.add({ jti: payload.jti, accountId: t.tenant.account.id, clientId: t.clientId, expiresAt: payload.exp * 1000 }, trx));
