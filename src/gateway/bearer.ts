@@ -3,4 +3,3 @@
  * names other code imports from here stay.
  */
 export { BearerError, type BearerFailure, TokenVerifier as BearerVerifier, type TokenVerifierOptions as BearerVerifierOptions, type VerifiedToken } from '../tokens/verify.js';
-export { stillStanding } from '../tokens/standing.js';

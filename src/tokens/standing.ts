@@ -69,7 +69,3 @@ export function standing(client: ClientRecord | null, token: TokenClaims, nowMs 
   return 'ok';
 }
 
-/** The standing check as a yes/no (kept for callers of the former gateway function). */
-export function stillStanding(client: ClientRecord | null, token: TokenClaims): boolean {
-  return standing(client, token) === 'ok';
-}
