@@ -9,7 +9,7 @@ import { adminRoutes } from './admin/routes.js';
 import { SessionService } from './admin/sessions.js';
 import type { Redis } from 'ioredis';
 import { platformApis } from './apis/index.js';
-import { ChangeFeed } from './auth/change-feed.js';
+import { ChangeFeed } from './changes/feed.js';
 import { BearerVerifier } from './gateway/bearer.js';
 import { gateway } from './gateway/plugin.js';
 import { AccountRateLimiter } from './gateway/rate-limit.js';
@@ -17,8 +17,6 @@ import { RevocationList } from './gateway/revocations.js';
 import { upstreamMethodFallbacks, upstreamOverlaps, upstreamRoutes } from './gateway/upstream.js';
 import { openApi } from './docs/openapi.js';
 import { docsRoutes } from './docs/ui.js';
-import { changeHooks } from './store/changes.js';
-import { API_RATE_LIMIT_DEFAULT } from './domain/policy.js';
 import { ClientCache } from './auth/client-cache.js';
 import { CredentialIssuer } from './auth/credentials.js';
 import { FailureLimiter, clientFailureLimits } from './auth/failure-limiter.js';
@@ -124,12 +122,20 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   if (!options.store) owned.add('store', () => store.close());
   const masterKey = MasterKey.load(config);
   const hasher = new SecretHasher(masterKey.derive('client-secret-hash'));
+  // The feed's cursor is read BEFORE keys and revocations are loaded: a change committed in
+  // between is then delivered by the first poll instead of never.
+  const feed = new ChangeFeed(store, config.changePollMs, log);
+  await feed.init();
   const keys = new KeySet(store, masterKey, config.region);
   await keys.ensureAndLoad();
   const clients = new ClientCache(store);
-  const feed = new ChangeFeed(store, config.changePollMs, log);
   const revocations = new RevocationList();
-  for (const r of await store.revokedTokens.listLive()) revocations.add(r.jti, r.expiresAt);
+  revocations.addAll(await store.revokedTokens.listLive());
+  feed.onResync(async () => {
+    clients.clear();
+    revocations.addAll(await store.revokedTokens.listLive());
+    await keys.reload();
+  });
   feed.onChange(async (change) => {
     switch (change.kind) {
       case 'credential':
@@ -168,8 +174,8 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   const channel = `ccauth:${config.region}:changes`;
   const nudgeOthers = () => void redis?.publish(channel, '1').catch(() => undefined);
   if (redis && subscriber) {
-    changeHooks.add(nudgeOthers);
-    owned.add('change nudges', () => changeHooks.delete(nudgeOthers));
+    store.changeSignal.add(nudgeOthers);
+    owned.add('change nudges', () => store.changeSignal.delete(nudgeOthers));
     subscriber.on('message', () => feed.nudge());
     // (Re)subscribe whenever the connection becomes ready; until then polling carries changes.
     subscriber.on('ready', () => {
@@ -244,8 +250,8 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
       publicUrl: config.publicUrl,
       verifier,
       limiter,
-      // The verifier has just read this client's record (with its account) into the cache.
-      accountLimit: (token) => clients.peek(token.clientId)?.account.apiRateLimitPerMinute ?? API_RATE_LIMIT_DEFAULT,
+      // The account's own limit, from the client record the token was verified with.
+      accountLimit: (token) => token.client.account.apiRateLimitPerMinute,
       // Pre-bound per outcome: no label hashing per request.
       countOutcome: (() => {
         const bound = new Map<string, { inc(): void }>();

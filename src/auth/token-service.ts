@@ -36,6 +36,9 @@ export interface IssuedToken {
   accountId: string;
 }
 
+/** A client that has just authenticated, and the id of the secret it used. */
+export type AuthenticatedClient = ClientRecord & { usedSecretId: string | null };
+
 /** A stored hash that no secret matches, so unknown clients cost what known ones do. */
 const ABSENT_CLIENT_HASH = 'h1$' + 'A'.repeat(43);
 
@@ -114,7 +117,7 @@ export class TokenService {
    * Client authentication: the failure limiter, the secret compared in constant time, the same
    * answer and cost for an unknown client and a wrong secret, then whether the client may act now.
    */
-  async authenticate(credentials: ClientCredentials, ip: string): Promise<ClientRecord> {
+  async authenticate(credentials: ClientCredentials, ip: string): Promise<AuthenticatedClient> {
     const { clientId, clientSecret, usedBasic } = credentials;
     if (!clientId) throw new InvalidClientError('Client authentication is required: send client_id and client_secret', usedBasic);
 
@@ -131,7 +134,8 @@ export class TokenService {
     // Again after the lookup, which may have waited for the store: from here to the verdict
     // nothing awaits, so a concurrent burst cannot get more secrets compared than the limit.
     limited();
-    if (!this.secretMatches(client, clientSecret ?? '')) {
+    const matched = this.secretMatches(client, clientSecret ?? '');
+    if (!matched) {
       // Counted here at once, then in Redis (shared with the other instances) during the read below.
       const shared = this.o.failures.recordFailure(failureKeys);
       // Timing (SPEC 3: an unknown client and a wrong secret cost the same): a failed
@@ -145,25 +149,27 @@ export class TokenService {
       if (wait > 0) throw new TemporarilyUnavailableError('Too many failed client authentications; try again later', wait);
       throw new InvalidClientError('Client authentication failed', usedBasic);
     }
-    const record = client as ClientRecord;
+    // The token names the secret it was issued with (claim secret_id, SPEC rule 9).
+    const record: AuthenticatedClient = { ...(client as ClientRecord), usedSecretId: matched === 'previous' ? (client as ClientRecord).previousSecretId : (client as ClientRecord).secretId };
     const allowed = clientMayGetTokens({ level: record.level, scopes: record.scopes, account: record.account, owner: record.owner });
     if (!allowed.ok) throw new InvalidClientError(allowed.message, usedBasic);
     return record;
   }
 
-  private secretMatches(client: ClientRecord | null, secret: string): boolean {
+  /** Which secret matched ('current' or 'previous', within its grace), or false. */
+  private secretMatches(client: ClientRecord | null, secret: string): 'current' | 'previous' | false {
     if (!client) {
       this.o.hasher.matches(secret, ABSENT_CLIENT_HASH);
       return false;
     }
-    if (this.o.hasher.matches(secret, client.secretHash)) return true;
+    if (this.o.hasher.matches(secret, client.secretHash)) return 'current';
     if (client.previousSecretHash !== null && client.previousSecretExpiresAt !== null && client.previousSecretExpiresAt > Date.now()) {
-      return this.o.hasher.matches(secret, client.previousSecretHash);
+      if (this.o.hasher.matches(secret, client.previousSecretHash)) return 'previous';
     }
     return false;
   }
 
-  private sign(client: ClientRecord, scope: string, nowMs: number): IssuedToken {
+  private sign(client: AuthenticatedClient, scope: string, nowMs: number): IssuedToken {
     const key = this.o.keys.signingKey();
     const iat = Math.floor(nowMs / 1000);
     const expiresIn = client.account.accessTokenLifetimeSeconds;
@@ -181,6 +187,10 @@ export class TokenService {
       region: this.o.region,
     };
     if (client.level === 'user' && client.owner) claims.user_id = client.owner.id;
+    // What the token's standing is judged on later (src/tokens/standing.ts).
+    if (client.usedSecretId !== null) claims.secret_id = client.usedSecretId;
+    claims.account_epoch = client.account.standingEpoch;
+    if (client.level === 'user' && client.owner) claims.user_epoch = client.owner.standingEpoch;
     const signingInput = `${key.encodedHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
     const signature = sign('sha256', Buffer.from(signingInput), key.privateKey).toString('base64url');
     return { accessToken: `${signingInput}.${signature}`, expiresIn, scope, clientId: client.clientId, accountId: client.accountId };

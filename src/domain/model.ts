@@ -50,15 +50,25 @@ export interface ClientRecord {
   secretHash: string;
   previousSecretHash: string | null;
   previousSecretExpiresAt: number | null;
+  /**
+   * Which secret is current, and which one is previous (valid until previousSecretExpiresAt).
+   * A token carries the id of the secret it was issued with (claim `secret_id`) and is valid only
+   * while that secret is: a rotation without grace cuts every earlier token, to the millisecond.
+   */
+  secretId: string | null;
+  previousSecretId: string | null;
   /** Tokens issued (iat) before this epoch-ms time are invalid (rotation without grace). */
   tokensNotBefore: number | null;
   account: {
+    /** Incremented by every disable: a token carries the epoch it was issued in (`account_epoch`). */
+    standingEpoch: number;
     status: AccountStatus;
     apiCredentialsEnabled: boolean;
     accessTokenLifetimeSeconds: number;
     apiRateLimitPerMinute: number;
   };
-  owner: { id: string; status: UserStatus; license: License } | null;
+  /** standingEpoch: incremented by every disable of the owner; carried in tokens as `user_epoch`. */
+  owner: { id: string; status: UserStatus; license: License; standingEpoch: number } | null;
 }
 
 export interface AuditEvent {

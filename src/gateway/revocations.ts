@@ -1,26 +1,2 @@
-/**
- * Token ids revoked one by one (RFC 7009), in memory, each kept until its token would have
- * expired anyway. Filled from the store at start and by the change feed afterwards.
- */
-export class RevocationList {
-  private readonly revoked = new Map<string, number>();
-  private lastPrune = Date.now();
-
-  add(jti: string, expiresAtMs: number): void {
-    if (expiresAtMs > Date.now()) this.revoked.set(jti, expiresAtMs);
-    if (Date.now() - this.lastPrune > 60_000) this.prune();
-  }
-
-  isRevoked(jti: string): boolean {
-    return this.revoked.has(jti);
-  }
-
-  prune(now = Date.now()): void {
-    this.lastPrune = now;
-    for (const [jti, exp] of this.revoked) if (exp <= now) this.revoked.delete(jti);
-  }
-
-  get size(): number {
-    return this.revoked.size;
-  }
-}
+/** Moved to src/tokens/ (what a token is worth now); kept for existing imports. */
+export { RevocationList } from '../tokens/revocations.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, type UpdateObject, sql } from 'kysely';
 import type { AccountStatus } from '../domain/licenses.js';
 import type { Account } from '../domain/model.js';
 import { API_RATE_LIMIT_DEFAULT, TOKEN_LIFETIME_DEFAULT } from '../domain/policy.js';
@@ -48,6 +48,7 @@ export class AccountRepository {
       api_rate_limit_per_minute: input.apiRateLimitPerMinute ?? API_RATE_LIMIT_DEFAULT,
       created_at: now,
       updated_at: now,
+      standing_epoch: 0,
     };
     await db.insertInto('accounts').values(row).execute();
     return toAccount(row);
@@ -70,12 +71,15 @@ export class AccountRepository {
 
   /** Returns the updated account, or undefined when there is none with this id. */
   async update(id: string, changes: AccountChanges, db: Kysely<Database> = this.db): Promise<Account | undefined> {
-    const set: Partial<AccountsTable> = { updated_at: Date.now() };
+    const set: UpdateObject<Database, 'accounts'> = { updated_at: Date.now() };
     if (changes.name !== undefined) set.name = changes.name;
     if (changes.status !== undefined) set.status = changes.status;
     if (changes.apiCredentialsEnabled !== undefined) set.api_credentials_enabled = changes.apiCredentialsEnabled ? 1 : 0;
     if (changes.accessTokenLifetimeSeconds !== undefined) set.access_token_lifetime_seconds = changes.accessTokenLifetimeSeconds;
     if (changes.apiRateLimitPerMinute !== undefined) set.api_rate_limit_per_minute = changes.apiRateLimitPerMinute;
+    // A disable (of the account or of its API credentials) is a cut: tokens issued before it stay
+    // invalid after a re-enable (SPEC rule 9).
+    if (changes.status === 'disabled' || changes.apiCredentialsEnabled === false) set.standing_epoch = sql<number>`standing_epoch + 1`;
     const result = await db.updateTable('accounts').set(set).where('id', '=', id).executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) return undefined;
     await recordChange(db, 'account', id);

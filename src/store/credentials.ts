@@ -1,9 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { type Kysely, type Selectable } from 'kysely';
 import type { AccountStatus, License, UserStatus } from '../domain/licenses.js';
 import type { ClientRecord, Credential, CredentialLevel } from '../domain/model.js';
 import { recordChange } from './changes.js';
 import type { ApiCredentialsTable, Database } from './schema.js';
+
+/** A fresh secret id: names a secret (never derived from it), carried in tokens as secret_id. */
+const newSecretId = (): string => randomBytes(12).toString('base64url');
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(Number(ms)).toISOString());
 
@@ -57,6 +60,8 @@ export class CredentialRepository {
       updated_at: now,
       last_used_at: null,
       tokens_not_before: null,
+      secret_id: newSecretId(),
+      previous_secret_id: null,
     };
     await db.insertInto('api_credentials').values(row).execute();
     await recordChange(db, 'credential', input.clientId);
@@ -92,6 +97,10 @@ export class CredentialRepository {
         'c.previous_secret_hash',
         'c.previous_secret_expires_at',
         'c.tokens_not_before',
+        'c.secret_id',
+        'c.previous_secret_id',
+        'a.standing_epoch as account_epoch',
+        'u.standing_epoch as owner_epoch',
         'a.status as account_status',
         'a.api_credentials_enabled',
         'a.access_token_lifetime_seconds',
@@ -113,7 +122,10 @@ export class CredentialRepository {
       previousSecretHash: row.previous_secret_hash,
       previousSecretExpiresAt: row.previous_secret_expires_at === null ? null : Number(row.previous_secret_expires_at),
       tokensNotBefore: row.tokens_not_before === null ? null : Number(row.tokens_not_before),
+      secretId: row.secret_id,
+      previousSecretId: row.previous_secret_id,
       account: {
+        standingEpoch: Number(row.account_epoch),
         status: row.account_status as AccountStatus,
         apiCredentialsEnabled: row.api_credentials_enabled === 1,
         accessTokenLifetimeSeconds: row.access_token_lifetime_seconds,
@@ -122,7 +134,7 @@ export class CredentialRepository {
       owner:
         row.owner_id === null || row.owner_status === null || row.owner_license === null
           ? null
-          : { id: row.owner_id, status: row.owner_status as UserStatus, license: row.owner_license as License },
+          : { id: row.owner_id, status: row.owner_status as UserStatus, license: row.owner_license as License, standingEpoch: Number(row.owner_epoch ?? 0) },
     };
   }
 
@@ -139,7 +151,7 @@ export class CredentialRepository {
 
   /** Replace the secret; the old one keeps working until graceUntil (epoch ms) when given. */
   async replaceSecret(id: string, secretHash: string, graceUntil: number | null, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
-    const current = await db.selectFrom('api_credentials').select(['secret_hash', 'client_id']).where('id', '=', id).executeTakeFirst();
+    const current = await db.selectFrom('api_credentials').select(['secret_hash', 'secret_id', 'client_id']).where('id', '=', id).executeTakeFirst();
     if (!current) return undefined;
     await db
       .updateTable('api_credentials')
@@ -147,8 +159,12 @@ export class CredentialRepository {
         secret_hash: secretHash,
         previous_secret_hash: graceUntil === null ? null : current.secret_hash,
         previous_secret_expires_at: graceUntil,
-        // Without grace, tokens issued with the old secret stop working too. Token times are whole
-        // seconds, so the cut is the start of this second.
+        // Tokens carry the id of their secret: without grace every token of the old secret stops
+        // working at once (with grace, when the grace ends), whatever the second it was issued in.
+        secret_id: newSecretId(),
+        previous_secret_id: graceUntil === null ? null : current.secret_id,
+        // Tokens issued before secret ids existed carry none: for them the cut is the start of
+        // this second (token times are whole seconds).
         ...(graceUntil === null ? { tokens_not_before: Math.floor(Date.now() / 1000) * 1000 } : {}),
         updated_at: Date.now(),
       })

@@ -206,6 +206,26 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropIndex('audit_events_at_idx').ifExists().execute();
       },
     },
+    '0006_token_standing': {
+      async up(db: Kysely<unknown>) {
+        // Which secret issued a token (claim secret_id): a rotation without grace cuts every token
+        // of the old secret to the millisecond. Existing credentials get an id now; tokens issued
+        // before this migration carry none and are judged by tokens_not_before (whole seconds).
+        await db.schema.alterTable('api_credentials').addColumn('secret_id', 'text').execute();
+        await db.schema.alterTable('api_credentials').addColumn('previous_secret_id', 'text').execute();
+        await sql`update api_credentials set secret_id = id`.execute(db);
+        // Standing epochs: incremented by every disable, carried in tokens (user_epoch,
+        // account_epoch) and compared for equality, so a re-enable does not revive older tokens.
+        await db.schema.alterTable('users').addColumn('standing_epoch', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('accounts').addColumn('standing_epoch', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.alterTable('accounts').dropColumn('standing_epoch').execute();
+        await db.schema.alterTable('users').dropColumn('standing_epoch').execute();
+        await db.schema.alterTable('api_credentials').dropColumn('previous_secret_id').execute();
+        await db.schema.alterTable('api_credentials').dropColumn('secret_id').execute();
+      },
+    },
   };
 }
 

@@ -12,6 +12,8 @@ export interface AccountsTable {
   api_rate_limit_per_minute: number;
   created_at: Millis;
   updated_at: Millis;
+  /** Incremented by every disable (0005). */
+  standing_epoch: ColumnType<number, number | undefined, number>;
 }
 
 export interface UsersTable {
@@ -27,6 +29,8 @@ export interface UsersTable {
   presence: string;
   created_at: Millis;
   updated_at: Millis;
+  /** Incremented by every disable (0005). */
+  standing_epoch: ColumnType<number, number | undefined, number>;
 }
 
 export interface ApiCredentialsTable {
@@ -45,6 +49,9 @@ export interface ApiCredentialsTable {
   updated_at: Millis;
   last_used_at: Millis | null;
   tokens_not_before: Millis | null;
+  /** Id of the current secret and of the previous one (0005); tokens carry it as secret_id. */
+  secret_id: string | null;
+  previous_secret_id: string | null;
 }
 
 export interface RevokedTokensTable {

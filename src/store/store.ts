@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { AccountRepository } from './accounts.js';
 import { AuditRepository } from './audit.js';
+import { ChangeSignal, attachChangeSignal } from './changes.js';
 import { CredentialRepository } from './credentials.js';
 import { type ConnectOptions, type Dialect, type StoreConnection, connect, ping } from './db.js';
 import { migrateToLatest } from './migrations.js';
@@ -25,9 +26,12 @@ export class Store {
   readonly interactions: InteractionRepository;
   readonly interactionContent: InteractionContentRepository;
   readonly paymentSessions: PaymentSessionRepository;
+  /** Hooks told after a change row of this store is committed (the region's Redis nudge). */
+  readonly changeSignal = new ChangeSignal();
 
   private constructor(private readonly connection: StoreConnection) {
     const db = connection.db;
+    attachChangeSignal(db, this.changeSignal);
     this.accounts = new AccountRepository(db);
     this.users = new UserRepository(db);
     this.credentials = new CredentialRepository(db);
@@ -68,8 +72,16 @@ export class Store {
     return (await migrateToLatest(this.connection.db as Kysely<unknown>, this.connection.dialect)).applied;
   }
 
-  transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-    return this.connection.db.transaction().execute(fn);
+  async transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    let transaction: Kysely<Database> | undefined;
+    const result = await this.connection.db.transaction().execute((trx) => {
+      transaction = trx;
+      attachChangeSignal(trx, this.changeSignal);
+      return fn(trx);
+    });
+    // Committed: now other instances may be told to look.
+    if (transaction) this.changeSignal.committed(transaction);
+    return result;
   }
 
   ping(): Promise<void> {

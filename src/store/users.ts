@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, type UpdateObject, sql } from 'kysely';
 import type { License, Presence, UserStatus } from '../domain/licenses.js';
 import type { User } from '../domain/model.js';
 import { recordChange } from './changes.js';
@@ -61,6 +61,7 @@ export class UserRepository {
       presence: input.presence ?? 'Logged Out',
       created_at: now,
       updated_at: now,
+      standing_epoch: 0,
     };
     await db.insertInto('users').values(row).execute();
     return toUser(row);
@@ -88,10 +89,12 @@ export class UserRepository {
   }
 
   async update(id: string, changes: UserChanges, db: Kysely<Database> = this.db): Promise<User | undefined> {
-    const set: Partial<UsersTable> = { updated_at: Date.now() };
+    const set: UpdateObject<Database, 'users'> = { updated_at: Date.now() };
     if (changes.name !== undefined) set.name = changes.name;
     if (changes.license !== undefined) set.license = changes.license;
     if (changes.status !== undefined) set.status = changes.status;
+    // A disable is a cut: tokens issued before it stay invalid after a re-enable (SPEC rule 9).
+    if (changes.status === 'disabled') set.standing_epoch = sql<number>`standing_epoch + 1`;
     if (changes.skills !== undefined) set.skills = JSON.stringify(changes.skills);
     if (changes.presence !== undefined) set.presence = changes.presence;
     if (changes.passwordHash !== undefined) set.password_hash = changes.passwordHash;

@@ -1,0 +1,162 @@
+import type { Logger } from 'pino';
+import { type Change, changeCursor, changesSince, pruneChanges } from '../store/changes.js';
+import type { Store } from '../store/store.js';
+
+export type ChangeListener = (change: Change) => void | Promise<void>;
+
+/**
+ * How long the feed waits for an id it has not seen below the highest it has seen. On PostgreSQL
+ * an id is taken at INSERT and becomes visible at COMMIT, so ids appear out of order; a
+ * transaction that writes a change row is bounded to 60 s per statement and per idle moment
+ * (src/store/changes.ts), so ten minutes is far above any real transaction's life. An id still
+ * missing then was rolled back (or skipped by the sequence after a crash) and is given up.
+ */
+export const GAP_TIMEOUT_MS = 10 * 60_000;
+/** Rows read per query; a poll reads pages until it has caught up. */
+const PAGE = 1000;
+/** At most this many missing ids are tracked (a larger jump is a sequence skip, not a race). */
+const MAX_GAPS = 10_000;
+/** The change table keeps an hour: far longer than GAP_TIMEOUT_MS and any instance's poll. */
+const RETENTION_MS = 60 * 60_000;
+
+/**
+ * Follows the store's change table so that writes by the CLI or another instance reach this
+ * instance's caches within one poll interval. Lossless (Kong cluster_events style, with exact
+ * gaps instead of a time window): every id below the highest seen that has not been seen is
+ * looked for again on every poll until it shows up or GAP_TIMEOUT_MS passes; ids are delivered
+ * once; a change counts as delivered only when every listener has handled it, so a listener that
+ * fails (a store blip in a revocation lookup, a key reload) gets the same change again on the next
+ * poll. Listeners must therefore be idempotent (they invalidate or reload).
+ */
+export class ChangeFeed {
+  private highest = 0;
+  /** Ids below `highest` not seen yet -> when they were first missed (epoch ms). */
+  private readonly gaps = new Map<number, number>();
+  private initialized = false;
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | undefined;
+  private readonly listeners: ChangeListener[] = [];
+  private readonly resyncListeners: (() => void | Promise<void>)[] = [];
+  private lastPrune = Date.now();
+  private stopped = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  onChange(listener: ChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Called when the feed gave up on an id (GAP_TIMEOUT_MS): whatever the feed keeps fresh should
+   * be reloaded in full, in case that id was a change after all.
+   */
+  onResync(listener: () => void | Promise<void>): void {
+    this.resyncListeners.push(listener);
+  }
+
+  /**
+   * Read the cursor. Call this BEFORE loading the state the feed keeps fresh (keys, revocations):
+   * a change committed between the two is then delivered by the first poll (at worst twice).
+   */
+  async init(): Promise<void> {
+    const { highest, missing } = await changeCursor(this.store.db, GAP_TIMEOUT_MS, MAX_GAPS);
+    this.highest = highest;
+    const now = Date.now();
+    for (const id of missing) this.gaps.set(id, now);
+    this.initialized = true;
+  }
+
+  async start(): Promise<void> {
+    if (!this.initialized) await this.init();
+    this.timer = setInterval(() => void this.poll(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Another instance has just committed a change: look now. */
+  nudge(): void {
+    void this.poll();
+  }
+
+  /**
+   * Read and dispatch everything new. Polls never overlap; a call made while one runs gets the
+   * next one (which starts after this call, so it sees what was committed before it). Tests use
+   * it to avoid waiting for the timer.
+   */
+  poll(): Promise<void> {
+    if (this.queued) return this.queued;
+    const next = this.current.then(() => {
+      this.queued = undefined;
+      return this.pollOnce();
+    });
+    this.queued = next;
+    this.current = next;
+    return next;
+  }
+
+  /** How many ids the feed is waiting for (for tests and diagnostics). */
+  get waiting(): number {
+    return this.gaps.size;
+  }
+
+  get cursor(): number {
+    return this.highest;
+  }
+
+  private async pollOnce(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      for (let page = 0; page < 100; page++) {
+        const waitingFor = [...this.gaps.keys()].slice(0, PAGE);
+        const changes = await changesSince(this.store.db, this.highest, PAGE, waitingFor);
+        let newer = 0;
+        for (const change of changes) {
+          if (change.id > this.highest) newer++;
+          else if (!this.gaps.has(change.id)) continue; // already delivered
+          for (const listener of this.listeners) await listener(change);
+          this.delivered(change.id);
+        }
+        if (newer < PAGE) break;
+      }
+      await this.expireGaps();
+      if (Date.now() - this.lastPrune > 10 * 60_000) {
+        this.lastPrune = Date.now();
+        await pruneChanges(this.store.db, RETENTION_MS);
+      }
+    } catch (err) {
+      // The change that failed (and everything after it) is read again on the next poll.
+      this.log.warn({ err }, 'change feed poll failed; retrying');
+    }
+  }
+
+  private delivered(id: number): void {
+    if (id <= this.highest) {
+      this.gaps.delete(id);
+      return;
+    }
+    const now = Date.now();
+    for (let missing = Math.max(this.highest + 1, id - MAX_GAPS); missing < id; missing++) this.gaps.set(missing, now);
+    this.highest = id;
+  }
+
+  private async expireGaps(): Promise<void> {
+    const cutoff = Date.now() - GAP_TIMEOUT_MS;
+    const expired: number[] = [];
+    for (const [id, since] of this.gaps) if (since <= cutoff) expired.push(id);
+    if (expired.length === 0) return;
+    this.log.warn({ ids: expired.slice(0, 20), count: expired.length }, 'change ids never became visible (rolled back?); reloading in full');
+    for (const listener of this.resyncListeners) await listener();
+    for (const id of expired) this.gaps.delete(id);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.current;
+  }
+}

@@ -1,0 +1,191 @@
+import { type KeyObject, verify as verifySignature } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { ClientRecord } from '../domain/model.js';
+import type { ClientCache } from '../auth/client-cache.js';
+import type { KeySet } from '../auth/signing-keys.js';
+import type { RevocationList } from './revocations.js';
+import { type TokenClaims, type TokenReason, standing } from './standing.js';
+
+/** A token accepted now: its claims and the client record its standing was judged on. */
+export interface VerifiedToken extends TokenClaims {
+  client: ClientRecord;
+}
+
+/** The one result of a token check, for the gateway and introspection alike. */
+export interface TokenCheck {
+  /** The claims when the signature and times were good (also when its standing is not). */
+  claims: TokenClaims | null;
+  /** The client record the standing was judged on (null when not looked up or not found). */
+  client: ClientRecord | null;
+  reason: TokenReason;
+}
+
+export type BearerFailure = 'missing' | 'invalid';
+
+export class BearerError extends Error {
+  constructor(
+    readonly kind: BearerFailure,
+    /** Why, for logs and metrics (never shown to the caller). */
+    readonly reason: TokenReason = kind === 'missing' ? 'missing' : 'malformed',
+  ) {
+    super(kind === 'missing' ? 'No access token' : 'The access token is invalid or has expired');
+  }
+}
+
+export interface TokenVerifierOptions {
+  issuer: string;
+  audience: string;
+  region: string;
+  keys: KeySet;
+  clients: ClientCache;
+  revocations: RevocationList;
+  /** Clock leeway for exp/nbf/iat, in seconds. */
+  leewaySeconds?: number;
+  /** Tokens whose signature was checked, kept in memory (LRU). */
+  maxChecked?: number;
+}
+
+const MAX_TOKEN_LENGTH = 8192;
+/** Verified signatures remembered (Envoy jwt_authn style): least recently used evicted first. */
+export const CHECKED_TOKENS_MAX = 10_000;
+
+function decodeJson(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isB64url = (s: string) => /^[A-Za-z0-9_-]+$/.test(s);
+const optionalInt = (v: unknown): v is number | undefined => v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+
+interface Checked {
+  claims: TokenClaims;
+  /** The key that verified the signature: when it leaves the key set, so does the entry. */
+  kid: string;
+  key: KeyObject;
+}
+
+/**
+ * What a token is worth now, with nothing but memory: the signature against the region's own key
+ * set (RS256 only, the key chosen by kid, never by the token's alg), the issuer, audience, region
+ * and times, then its standing: not revoked, and the rules of src/tokens/standing.ts on the client
+ * record (which the result carries, so that the caller never looks the client up again).
+ */
+export class TokenVerifier {
+  private readonly leeway: number;
+  /**
+   * Tokens whose signature and claims were already checked: clients reuse a token for its whole
+   * life, so the RSA verification is done once per token, not once per request. Only what cannot
+   * change is cached; expiry, the key's presence and standing are checked on every request.
+   */
+  private readonly checked: LRUCache<string, Checked>;
+
+  constructor(private readonly o: TokenVerifierOptions) {
+    this.leeway = o.leewaySeconds ?? 10;
+    this.checked = new LRUCache({ max: o.maxChecked ?? CHECKED_TOKENS_MAX });
+  }
+
+  /** The token of an Authorization header (RFC 6750 2.1). */
+  static extract(header: string | undefined): string {
+    if (header === undefined) throw new BearerError('missing');
+    const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
+    if (!match) throw new BearerError('invalid');
+    return match[1] as string;
+  }
+
+  /** The gateway's check: the token of the header, accepted now, or a BearerError. */
+  async verify(authorization: string | undefined): Promise<VerifiedToken> {
+    return this.verifyToken(TokenVerifier.extract(authorization));
+  }
+
+  async verifyToken(token: string): Promise<VerifiedToken> {
+    const result = await this.check(token);
+    if (result.reason !== 'ok' || !result.claims || !result.client) throw new BearerError('invalid', result.reason);
+    return { ...result.claims, client: result.client };
+  }
+
+  /** Signature and claims only: whether this region issued it and it is within its lifetime. */
+  verifyJwt(token: string): TokenClaims {
+    const verified = this.verifySigned(token);
+    if ('reason' in verified) throw new BearerError('invalid', verified.reason);
+    return verified.claims;
+  }
+
+  /** The full check, as one result. */
+  async check(token: string): Promise<TokenCheck> {
+    const now = Math.floor(Date.now() / 1000);
+    let entry = this.checked.get(token);
+    if (entry !== undefined && this.o.keys.verificationKey(entry.kid) !== entry.key) {
+      // The key that verified it left the key set (or was reloaded): verify again.
+      this.checked.delete(token);
+      entry = undefined;
+    }
+    if (entry === undefined) {
+      const verified = this.verifySigned(token);
+      if ('reason' in verified) return { claims: null, client: null, reason: verified.reason };
+      entry = verified;
+      this.checked.set(token, entry);
+    }
+    const claims = entry.claims;
+    if (claims.expiresAt + this.leeway <= now) return { claims, client: null, reason: 'expired' };
+    if (this.o.revocations.isRevoked(claims.jti)) return { claims, client: null, reason: 'revoked' };
+    const client = this.o.clients.peek(claims.clientId) ?? (await this.o.clients.get(claims.clientId));
+    return { claims, client, reason: standing(client, claims) };
+  }
+
+  private verifySigned(token: string): Checked | { reason: TokenReason } {
+    const malformed = { reason: 'malformed' as const };
+    if (token.length > MAX_TOKEN_LENGTH) return malformed;
+    const parts = token.split('.');
+    if (parts.length !== 3) return malformed;
+    const [h, p, s] = parts as [string, string, string];
+    if (!isB64url(h) || !isB64url(p) || !isB64url(s)) return malformed;
+    const header = decodeJson(h);
+    if (!header || header.alg !== 'RS256' || typeof header.kid !== 'string') return malformed;
+    const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : '';
+    if (typ !== 'at+jwt' && typ !== 'application/at+jwt') return malformed;
+    if (header.crit !== undefined) return malformed;
+    const key = this.o.keys.verificationKey(header.kid);
+    if (!key) return { reason: 'unknown_key' };
+    let ok = false;
+    try {
+      ok = verifySignature('sha256', Buffer.from(`${h}.${p}`), key, Buffer.from(s, 'base64url'));
+    } catch {
+      ok = false;
+    }
+    if (!ok) return { reason: 'bad_signature' };
+    const claims = decodeJson(p);
+    if (!claims) return malformed;
+    const now = Math.floor(Date.now() / 1000);
+    const { iss, aud, exp, nbf, iat, jti, client_id: clientId, account_id: accountId, scope, region, user_id: userId } = claims;
+    const { secret_id: secretId, user_epoch: userEpoch, account_epoch: accountEpoch } = claims;
+    if (iss !== this.o.issuer || region !== this.o.region) return { reason: 'wrong_audience' };
+    if (!(aud === this.o.audience || (Array.isArray(aud) && aud.includes(this.o.audience)))) return { reason: 'wrong_audience' };
+    if (typeof exp !== 'number' || exp + this.leeway <= now) return { reason: 'expired' };
+    if (typeof nbf === 'number' && nbf - this.leeway > now) return { reason: 'not_yet_valid' };
+    if (typeof iat !== 'number' || iat - this.leeway > now) return { reason: 'not_yet_valid' };
+    if (typeof jti !== 'string' || typeof clientId !== 'string' || typeof accountId !== 'string' || typeof scope !== 'string') return malformed;
+    if (userId !== undefined && typeof userId !== 'string') return malformed;
+    if (secretId !== undefined && typeof secretId !== 'string') return malformed;
+    if (!optionalInt(userEpoch) || !optionalInt(accountEpoch)) return malformed;
+    return {
+      kid: header.kid,
+      key,
+      claims: {
+        jti,
+        clientId,
+        accountId,
+        userId: (userId as string | undefined) ?? null,
+        scopes: scope.split(' '),
+        issuedAt: iat,
+        expiresAt: exp,
+        secretId: secretId as string | undefined,
+        userEpoch,
+        accountEpoch,
+      },
+    };
+  }
+}
