@@ -113,6 +113,8 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
   const channel = `ccauth:${config.region}:changes`;
   const nudgeOthers = () => void redis?.publish(channel, '1').catch(() => undefined);
   if (redis && subscriber) {
+    // Like the main connection: a lost Redis is logged (by connectRedis) and retried, never fatal.
+    subscriber.on('error', (err: Error) => log.debug({ err: err.message }, 'Redis subscriber connection error; changes travel by polling until it is back'));
     changeHooks.add(nudgeOthers);
     subscriber.on('message', () => feed.nudge());
     // (Re)subscribe whenever the connection becomes ready; until then polling carries changes.
@@ -216,14 +218,22 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
   await app.register(portal);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Readiness answers within READY_TIMEOUT_MS even when the store hangs; concurrent probes share one ping.
+  let storePing: Promise<boolean> | undefined;
+  const storeReachable = () => {
+    storePing ??= store
+      .ping()
+      .then(() => true, () => false)
+      .finally(() => (storePing = undefined));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS)));
+    return Promise.race([storePing, late]).finally(() => clearTimeout(timer));
+  };
   app.get('/readyz', async (_request, reply) => {
-    try {
-      await store.ping();
-      if (!keys.loaded) throw new Error('keys not loaded');
-      return { status: 'ready', region: config.region };
-    } catch {
-      return reply.code(503).send({ status: 'unavailable', region: config.region });
-    }
+    const storeUp = await storeReachable();
+    const checks = { store: storeUp ? 'ok' : 'unavailable', keys: keys.loaded ? 'loaded' : 'not_loaded' };
+    if (storeUp && keys.loaded) return { status: 'ready', region: config.region, checks };
+    return reply.code(503).header('retry-after', '5').send({ status: 'unavailable', region: config.region, checks });
   });
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   await app.register(docsRoutes, { region: config.region });
@@ -267,6 +277,9 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
   return region;
 }
 
+/** /readyz answers within this, whatever the store does (SPEC 3 Operations: within 1 s). */
+const READY_TIMEOUT_MS = 800;
+
 /** The built Admin Portal (dist/portal), served at /admin/ with a fallback to its index page. */
 const PORTAL_DIR = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../dist/portal/' : './portal/', import.meta.url));
 
@@ -309,6 +322,10 @@ async function connectRedis(url: string, log: Logger): Promise<Redis> {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
+    // A Redis that stops answering (the socket still open) fails commands after 1 s instead of
+    // holding them; keep-alive notices a peer that vanished. (Also for the subscriber: duplicate() copies these.)
+    commandTimeout: 1000,
+    keepAlive: 10_000,
     retryStrategy: () => 1000,
   });
   let warned = false;
