@@ -278,7 +278,7 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
 }
 
 /** /readyz answers within this, whatever the store does (SPEC 3 Operations: within 1 s). */
-const READY_TIMEOUT_MS = 800;
+const READY_TIMEOUT_MS = 750;
 
 /** The built Admin Portal (dist/portal), served at /admin/ with a fallback to its index page. */
 const PORTAL_DIR = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../dist/portal/' : './portal/', import.meta.url));
