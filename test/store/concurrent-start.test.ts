@@ -27,12 +27,18 @@ async function startTogether(n: number, schema: string, masterKey: string): Prom
     const proc = spawn(process.execPath, ['--import', 'tsx', child, postgresUrl, schema, masterKey], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    let markReady: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (markReady = resolve));
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (stdout.startsWith('ready\n')) markReady();
+    });
     proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const done = new Promise<Started>((resolve) => {
       const timer = setTimeout(() => proc.kill('SIGKILL'), 45_000);
       proc.on('close', (code) => {
         clearTimeout(timer);
+        markReady();
         let result: Started['result'];
         try {
           result = JSON.parse(stdout.trim().split('\n').pop() ?? '') as Started['result'];
@@ -42,10 +48,10 @@ async function startTogether(n: number, schema: string, masterKey: string): Prom
         resolve({ code, result, stderr });
       });
     });
-    return { proc, done };
+    return { proc, done, ready };
   });
-  // tsx compiles the sources on first load: give every child time to reach the starting line.
-  await new Promise((r) => setTimeout(r, 2500));
+  // Every child has loaded its modules (tsx compiles the sources first): now all start at once.
+  await Promise.all(children.map((c) => c.ready));
   for (const c of children) c.proc.stdin.write('go\n');
   return Promise.all(children.map((c) => c.done));
 }

@@ -9,6 +9,7 @@ const [databaseUrl, schema, masterKey] = process.argv.slice(2) as [string, strin
 // Loaded before the signal, as a running server would have them.
 await import('pg');
 await import('node-forge');
+process.stdout.write('ready\n');
 await new Promise((resolve) => process.stdin.once('data', resolve));
 try {
   const store = await Store.open({ dataDir: '/nonexistent', databaseUrl, databaseSchema: schema }, { migrate: false });
