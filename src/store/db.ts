@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -46,9 +46,11 @@ function connectSqlite(dataDir: string): StoreConnection {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, 'ccauth.sqlite');
   const database = new SQLite(file);
-  // WAL lets the CLI write while a server reads; busy_timeout makes concurrent writers wait.
-  database.pragma('journal_mode = WAL');
+  // busy_timeout makes concurrent writers wait (set first: switching a new file to WAL takes a
+  // lock that another process starting at the same moment may hold); WAL lets the CLI write
+  // while a server reads.
   database.pragma('busy_timeout = 5000');
+  database.pragma('journal_mode = WAL');
   database.pragma('foreign_keys = ON');
   database.pragma('synchronous = NORMAL');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
@@ -57,22 +59,65 @@ function connectSqlite(dataDir: string): StoreConnection {
     dialect: 'sqlite',
     location: file,
     schema: undefined,
-    // SQLite has one writer at a time; a deferred transaction that lost the race to another
-    // process fails with SQLITE_BUSY instead of waiting, so it is run again: it then sees what
-    // the other process wrote (its checks are re-done inside `fn`).
-    withLock: async (_name, fn) => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await fn(db);
-        } catch (err) {
-          const code = (err as { code?: unknown }).code;
-          if (attempt >= 10 || typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) throw err;
-          await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50));
+    // Processes on one SQLite file (a server, the CLI, a second server) take a lock file next to
+    // it; a deferred transaction that still meets another writer (SQLITE_BUSY) is run again, and
+    // its checks are redone inside `fn`.
+    withLock: (name, fn) =>
+      withLockFile(join(dataDir, `.ccauth-${name}.lock`), async () => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await fn(db);
+          } catch (err) {
+            const code = (err as { code?: unknown }).code;
+            if (attempt >= 10 || typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) throw err;
+            await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50));
+          }
         }
-      }
-    },
+      }),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * A lock between processes on one host: the file exists while its owner holds it and names the
+ * owner's pid, so a lock left by a process that died is taken over. Waits at most `waitMs`.
+ */
+async function withLockFile<T>(file: string, fn: () => Promise<T>, waitMs = 120_000): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let owner = Number.NaN;
+      try {
+        owner = Number(readFileSync(file, 'utf8'));
+      } catch {
+        continue; // released meanwhile
+      }
+      if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for the lock ${file} (held by process ${owner})`);
+      await new Promise((r) => setTimeout(r, 25 + Math.random() * 25));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**

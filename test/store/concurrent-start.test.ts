@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { MasterKey } from '../../src/auth/master-key.js';
@@ -22,9 +24,9 @@ interface Started {
 }
 
 /** Spawns `n` instance starts, waits until all have loaded, then lets them go at once. */
-async function startTogether(n: number, schema: string, masterKey: string): Promise<Started[]> {
+async function startTogether(n: number, args: string[]): Promise<Started[]> {
   const children = Array.from({ length: n }, () => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, postgresUrl, schema, masterKey], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let markReady: () => void = () => undefined;
@@ -66,6 +68,31 @@ async function query<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
   }
 }
 
+describe('concurrent first start on SQLite (one data directory)', () => {
+  it('3 processes starting together on an empty data directory all start; each migration runs once; one active and one next key (3 rounds)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const dir = tempDir('ccauth-start-sqlite-');
+      try {
+        const started = await startTogether(3, ['sqlite', dir.path, randomBytes(32).toString('base64')]);
+        for (const s of started) assert.equal(s.code, 0, `round ${round}: an instance failed to start: ${JSON.stringify(s.result)} ${s.stderr.slice(-2000)}`);
+        const db = new Database(join(dir.path, 'ccauth.sqlite'), { readonly: true });
+        try {
+          const recorded = (db.prepare('select name from kysely_migration order by name').all() as { name: string }[]).map((r) => r.name);
+          assert.deepEqual(started.flatMap((s) => s.result?.applied ?? []).sort(), recorded, `round ${round}: every migration applied exactly once`);
+          assert.deepEqual(db.prepare('select state, count(*) as n from signing_keys group by state order by state').all(), [
+            { state: 'active', n: 1 },
+            { state: 'next', n: 1 },
+          ], `round ${round}: signing keys`);
+        } finally {
+          db.close();
+        }
+      } finally {
+        dir.remove();
+      }
+    }
+  });
+});
+
 describe('concurrent first start on PostgreSQL', { skip: available ? false : 'PostgreSQL is not reachable (required in CI)' }, () => {
   const schemas: string[] = [];
   after(async () => {
@@ -76,7 +103,7 @@ describe('concurrent first start on PostgreSQL', { skip: available ? false : 'Po
     for (let round = 0; round < 3; round++) {
       const schema = uniqueSchema('ccauth_start');
       schemas.push(schema);
-      const started = await startTogether(3, schema, randomBytes(32).toString('base64'));
+      const started = await startTogether(3, ['postgres', postgresUrl, schema, randomBytes(32).toString('base64')]);
       for (const s of started) assert.equal(s.code, 0, `round ${round}: an instance failed to start: ${JSON.stringify(s.result)} ${s.stderr.slice(-2000)}`);
       const applied = started.flatMap((s) => s.result?.applied ?? []).sort();
       const recorded = (await query<{ name: string }>(`select name from "${schema}".kysely_migration order by name`)).map((r) => r.name);
