@@ -78,13 +78,21 @@ function connectSqlite(dataDir: string): StoreConnection {
   };
 }
 
+/** Lock files this process holds now (several stores of one process may wait on each other). */
+const heldLockFiles = new Set<string>();
+
 /**
  * A lock between processes on one host: the file exists while its owner holds it and names the
- * owner's pid, so a lock left by a process that died is taken over. Waits at most `waitMs`.
+ * owner's pid, so a lock left by a process that died (or by an earlier process with this pid, as
+ * after a container restart) is taken over. Waits at most `waitMs`.
  */
 async function withLockFile<T>(file: string, fn: () => Promise<T>, waitMs = 120_000): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (;;) {
+    if (heldLockFiles.has(file)) {
+      await new Promise((r) => setTimeout(r, 25));
+      continue;
+    }
     try {
       writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
       break;
@@ -96,7 +104,8 @@ async function withLockFile<T>(file: string, fn: () => Promise<T>, waitMs = 120_
       } catch {
         continue; // released meanwhile
       }
-      if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) {
+      const stale = owner === process.pid || (Number.isInteger(owner) && owner > 0 && !processAlive(owner));
+      if (stale) {
         rmSync(file, { force: true });
         continue;
       }
@@ -104,9 +113,11 @@ async function withLockFile<T>(file: string, fn: () => Promise<T>, waitMs = 120_
       await new Promise((r) => setTimeout(r, 25 + Math.random() * 25));
     }
   }
+  heldLockFiles.add(file);
   try {
     return await fn();
   } finally {
+    heldLockFiles.delete(file);
     rmSync(file, { force: true });
   }
 }
