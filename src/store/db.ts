@@ -42,7 +42,7 @@ export async function connect(options: ConnectOptions): Promise<StoreConnection>
   return connectSqlite(options.dataDir);
 }
 
-function connectSqlite(dataDir: string): StoreConnection {
+async function connectSqlite(dataDir: string): Promise<StoreConnection> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, 'ccauth.sqlite');
   const database = new SQLite(file);
@@ -50,7 +50,21 @@ function connectSqlite(dataDir: string): StoreConnection {
   // lock that another process starting at the same moment may hold); WAL lets the CLI write
   // while a server reads.
   database.pragma('busy_timeout = 5000');
-  database.pragma('journal_mode = WAL');
+  // The switch to WAL does not wait on the busy handler everywhere: a process starting at the
+  // same moment may hold the lock for a few ms, so it is tried again for a while.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      database.pragma('journal_mode = WAL');
+      break;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt >= 100 || typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) {
+        database.close();
+        throw err;
+      }
+      await new Promise((r) => setTimeout(r, 10 + Math.random() * 40));
+    }
+  }
   database.pragma('foreign_keys = ON');
   database.pragma('synchronous = NORMAL');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
