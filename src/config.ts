@@ -18,6 +18,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** PostgreSQL schema to use (tests use a fresh one per run). */
   databaseSchema: string | undefined;
+  /** The longest a store query (or getting a connection) may take before it fails as unavailable (CCAUTH_STORE_TIMEOUT_MS). */
+  storeTimeoutMs: number;
   redisUrl: string | undefined;
   /** 32-byte master key (base64 or hex); when absent a key file with mode 0600 in dataDir is used. */
   masterKey: string | undefined;
@@ -70,6 +72,7 @@ const ENV_NAMES = {
   dataDir: 'CCAUTH_DATA_DIR',
   databaseUrl: 'DATABASE_URL',
   databaseSchema: 'CCAUTH_DATABASE_SCHEMA',
+  storeTimeoutMs: 'CCAUTH_STORE_TIMEOUT_MS',
   redisUrl: 'REDIS_URL',
   masterKey: 'CCAUTH_MASTER_KEY',
   logLevel: 'CCAUTH_LOG_LEVEL',
@@ -123,6 +126,7 @@ const schema = z.object({
       .optional(),
   ),
   databaseSchema: optionalString.pipe(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a schema name is lowercase letters, digits and _').optional()),
+  storeTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(5000),
   redisUrl: optionalString,
   masterKey: optionalString,
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -174,6 +174,8 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   const channel = `ccauth:${config.region}:changes`;
   const nudgeOthers = () => void redis?.publish(channel, '1').catch(() => undefined);
   if (redis && subscriber) {
+    // Like the main connection: a lost Redis is logged (by connectRedis) and retried, never fatal.
+    subscriber.on('error', (err: Error) => log.debug({ err: err.message }, 'Redis subscriber connection error; changes travel by polling until it is back'));
     store.changeSignal.add(nudgeOthers);
     owned.add('change nudges', () => store.changeSignal.delete(nudgeOthers));
     subscriber.on('message', () => feed.nudge());
@@ -287,14 +289,22 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   await app.register(portal);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Readiness answers within READY_TIMEOUT_MS even when the store hangs; concurrent probes share one ping.
+  let storePing: Promise<boolean> | undefined;
+  const storeReachable = () => {
+    storePing ??= store
+      .ping()
+      .then(() => true, () => false)
+      .finally(() => (storePing = undefined));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS)));
+    return Promise.race([storePing, late]).finally(() => clearTimeout(timer));
+  };
   app.get('/readyz', async (_request, reply) => {
-    try {
-      await store.ping();
-      if (!keys.loaded) throw new Error('keys not loaded');
-      return { status: 'ready', region: config.region };
-    } catch {
-      return reply.code(503).send({ status: 'unavailable', region: config.region });
-    }
+    const storeUp = await storeReachable();
+    const checks = { store: storeUp ? 'ok' : 'unavailable', keys: keys.loaded ? 'loaded' : 'not_loaded' };
+    if (storeUp && keys.loaded) return { status: 'ready', region: config.region, checks };
+    return reply.code(503).header('retry-after', '5').send({ status: 'unavailable', region: config.region, checks });
   });
   // /metrics is not on the public port: its own listener, when CCAUTH_METRICS_ADDR is set.
   const metricsListener = config.metricsAddr ? new MetricsListener(config.metricsAddr, metrics, log) : undefined;
@@ -336,6 +346,9 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   }
   return region;
 }
+
+/** /readyz answers within this, whatever the store does (SPEC 3 Operations: within 1 s). */
+const READY_TIMEOUT_MS = 750;
 
 /** The built Admin Portal (dist/portal), served at /admin/ with a fallback to its index page. */
 const PORTAL_DIR = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../dist/portal/' : './portal/', import.meta.url));
@@ -379,6 +392,10 @@ async function connectRedis(url: string, log: Logger): Promise<Redis> {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
+    // A Redis that stops answering (the socket still open) fails commands after 1 s instead of
+    // holding them; keep-alive notices a peer that vanished. (Also for the subscriber: duplicate() copies these.)
+    commandTimeout: 1000,
+    keepAlive: 10_000,
     retryStrategy: () => 1000,
   });
   let warned = false;

@@ -5,6 +5,8 @@ import type { Store } from '../store/store.js';
 export class LastUsedRecorder {
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  /** One write at a time: with a slow or unreachable store, flushes do not pile up. */
+  private flushing: Promise<void> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -13,7 +15,9 @@ export class LastUsedRecorder {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), this.intervalMs);
+    this.timer = setInterval(() => {
+      if (!this.flushing) void this.flush();
+    }, this.intervalMs);
     this.timer.unref();
   }
 
@@ -21,8 +25,18 @@ export class LastUsedRecorder {
     this.pending.set(clientId, at);
   }
 
+  /**
+   * Writes what was recorded since the last write. A failure (store unreachable) never throws:
+   * the batch is kept (newer times win) and written by a later flush.
+   */
   async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
     if (this.pending.size === 0) return;
+    this.flushing = this.write().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
     const batch = this.pending;
     this.pending = new Map();
     try {

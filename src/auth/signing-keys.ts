@@ -5,6 +5,8 @@ import type { SigningKeyRow } from '../store/signing-keys.js';
 import type { MasterKey } from './master-key.js';
 
 const KEY_PURPOSE = 'signing-key';
+/** The store-wide lock around every change to the key set's states. */
+const SIGNING_KEYS_LOCK = 'signing-keys';
 
 export interface PublicJwk {
   kty: 'RSA';
@@ -128,14 +130,18 @@ export class KeySet {
   async ensureAndLoad(): Promise<void> {
     const published = await this.store.keys.listPublished();
     if (!published.some((k) => k.state === 'active')) {
-      // Made before the transaction: RSA generation takes a moment, and the store need not wait.
+      // Made before the lock: RSA generation takes a moment, and other instances need not wait.
       const active = await createKeyRow(this.masterKey, this.region, 'active');
       const next = await createKeyRow(this.masterKey, this.region, 'next');
-      await this.store.transaction(async (trx) => {
-        const again = await this.store.keys.listPublished(Date.now(), trx);
-        if (!again.some((k) => k.state === 'active')) await this.store.keys.insert(active, trx);
-        if (!again.some((k) => k.state === 'next')) await this.store.keys.insert(next, trx);
-      });
+      // Instances starting together on an empty store: the check and the insert run under the
+      // store-wide lock, so exactly one active and one next key come to exist.
+      await this.store.withLock(SIGNING_KEYS_LOCK, (db) =>
+        db.transaction().execute(async (trx) => {
+          const again = await this.store.keys.listPublished(Date.now(), trx);
+          if (!again.some((k) => k.state === 'active')) await this.store.keys.insert(active, trx);
+          if (!again.some((k) => k.state === 'next')) await this.store.keys.insert(next, trx);
+        }),
+      );
     }
     await this.reload();
   }
@@ -191,7 +197,9 @@ export class KeySet {
  */
 export async function rotateKeys(store: Store, masterKey: MasterKey, region: string): Promise<{ activated: string; retired: string | null; next: string }> {
   const nextRow = await createKeyRow(masterKey, region, 'next');
-  return store.transaction(async (trx) => {
+  // Under the same lock as first start's key creation: two rotations at once cannot both
+  // activate the same next key or leave two next keys.
+  return store.withLock(SIGNING_KEYS_LOCK, (db) => db.transaction().execute(async (trx) => {
     const now = Date.now();
     const rows = await store.keys.listPublished(now, trx);
     const active = rows.find((r) => r.state === 'active');
@@ -208,5 +216,5 @@ export async function rotateKeys(store: Store, masterKey: MasterKey, region: str
     await store.keys.setState(next.kid, 'active', { activated_at: now }, trx);
     await store.keys.insert(nextRow, trx);
     return { activated: next.kid, retired: active?.kid ?? null, next: nextRow.kid };
-  });
+  }));
 }

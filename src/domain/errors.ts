@@ -52,6 +52,18 @@ export class TemporarilyUnavailableError extends OAuthError {
   }
 }
 
+/**
+ * A dependency (the store) cannot be reached now: 503 `temporarily_unavailable` with Retry-After.
+ * An OAuthError so the token endpoint answers in RFC 6749 5.2 form; the gateway and the admin API
+ * answer it as `{"error","message"}` like every CcauthError.
+ */
+export class ServiceUnavailableError extends OAuthError {
+  constructor(message = 'The service is temporarily unavailable; try again shortly', retryAfterSeconds = 5, options?: { cause?: unknown }) {
+    super(503, 'temporarily_unavailable', message, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
 /** Errors of the JSON APIs (`{"error","message"}`) and of the CLI. */
 export class ApiError extends CcauthError {
   toBody(): { error: string; message: string } {

@@ -240,8 +240,13 @@ export interface MigrationOutcome {
   applied: string[];
 }
 
-export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Promise<MigrationOutcome> {
-  const migrator = new Migrator({ db, provider: new InlineProvider(dialect) });
+/**
+ * Applies the pending migrations. On PostgreSQL the bookkeeping tables (kysely_migration*) are
+ * those of `schema`, never another schema's in the same database; the caller runs this under the
+ * schema's lock (Store.migrate), so instances starting together apply each migration once.
+ */
+export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<MigrationOutcome> {
+  const migrator = new Migrator({ db, provider: new InlineProvider(dialect), ...(dialect === 'postgres' && schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

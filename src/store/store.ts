@@ -68,8 +68,18 @@ export class Store {
     return this.connection.location;
   }
 
+  /** Applies pending migrations once, under the store-wide lock (instances may start together). */
   async migrate(): Promise<string[]> {
-    return (await migrateToLatest(this.connection.db as Kysely<unknown>, this.connection.dialect)).applied;
+    const { dialect, schema } = this.connection;
+    return this.connection.withLock('migrate', async (db) => (await migrateToLatest(db as Kysely<unknown>, dialect, schema)).applied);
+  }
+
+  /**
+   * Runs `fn` under the store-wide lock `name` (PostgreSQL: an advisory lock of this schema), for
+   * check-then-create work that several instances may attempt at once (first start's keys).
+   */
+  withLock<T>(name: string, fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.connection.withLock(name, fn);
   }
 
   async transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
