@@ -107,6 +107,9 @@ export class ChangeFeed {
     return this.highest;
   }
 
+  private failingSince = 0;
+  private lastFailureLog = 0;
+
   private async pollOnce(): Promise<void> {
     if (this.stopped) return;
     try {
@@ -129,7 +132,18 @@ export class ChangeFeed {
       }
     } catch (err) {
       // The change that failed (and everything after it) is read again on the next poll.
-      this.log.warn({ err }, 'change feed poll failed; retrying');
+      // One warning per outage (then at most one a minute), not one per poll.
+      const now = Date.now();
+      if (this.failingSince === 0 || now - this.lastFailureLog > 60_000) {
+        this.lastFailureLog = now;
+        this.log.warn({ err, failingForMs: this.failingSince === 0 ? 0 : now - this.failingSince }, 'change feed poll failed; retrying');
+      }
+      if (this.failingSince === 0) this.failingSince = now;
+      return;
+    }
+    if (this.failingSince !== 0) {
+      this.log.info({ failedForMs: Date.now() - this.failingSince }, 'change feed polling again');
+      this.failingSince = 0;
     }
   }
 
