@@ -38,6 +38,10 @@ export interface Credential {
   createdAt: string;
   updatedAt: string;
   lastUsedAt: string | null;
+  /** When the secret was last rotated (null: never since it was created). */
+  secretRotatedAt: string | null;
+  /** The end of a running grace period of the previous secret, else null. */
+  previousSecretExpiresAt: string | null;
 }
 
 /** What the token endpoint needs to authenticate a client and decide on its request. */

@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { AccountStatus, License, UserStatus } from '../domain/licenses.js';
 import type { ClientRecord, Credential, CredentialLevel } from '../domain/model.js';
 import { recordChange } from './changes.js';
 import type { ApiCredentialsTable, Database } from './schema.js';
+import { foldForSearch, likeLiteral } from './search.js';
 
 /** A fresh secret id: names a secret (never derived from it), carried in tokens as secret_id. */
 const newSecretId = (): string => randomBytes(12).toString('base64url');
@@ -22,8 +23,43 @@ export function toCredential(row: Selectable<ApiCredentialsTable>): Credential {
     createdAt: iso(row.created_at) as string,
     updatedAt: iso(row.updated_at) as string,
     lastUsedAt: iso(row.last_used_at),
+    secretRotatedAt: iso(row.secret_rotated_at ?? null),
+    previousSecretExpiresAt: graceEnd(row),
   };
 }
+
+/** The end of a running grace period (the previous secret still valid), else null. */
+function graceEnd(row: Pick<Selectable<ApiCredentialsTable>, 'previous_secret_hash' | 'previous_secret_expires_at'>, now = Date.now()): string | null {
+  const end = row.previous_secret_expires_at === null ? null : Number(row.previous_secret_expires_at);
+  return row.previous_secret_hash !== null && end !== null && end > now ? iso(end) : null;
+}
+
+/** The console's list orders (SPEC Console additions); ties are broken by id in the same direction. */
+export const CREDENTIAL_SORTS = ['name', '-name', 'created', '-created', 'last_used', '-last_used'] as const;
+export type CredentialSort = (typeof CREDENTIAL_SORTS)[number];
+
+/** Where a page ended: the last row's sort value and id (keyset paging). */
+export type CredentialKey = readonly [string | number, string];
+
+export interface CredentialSearch {
+  accountId: string;
+  /** Only this user's user-level credentials (a supervisor, or an admin's owner=me). */
+  ownedBy?: string;
+  level?: CredentialLevel;
+  /** Substring of the name or the owner's email, or prefix of the client ID; case-insensitive. */
+  q?: string;
+  /** Credentials that have every one of these scopes. */
+  scopes?: readonly string[];
+  /** Never used, or last used before this time (epoch ms). */
+  unusedSince?: number;
+  sort: CredentialSort;
+  limit: number;
+  after?: CredentialKey;
+}
+
+/** Never-used credentials sort last in both directions of the last_used sort. */
+const NEVER_USED_ASC = Number.MAX_SAFE_INTEGER;
+const NEVER_USED_DESC = -1;
 
 export interface NewCredential {
   accountId: string;
@@ -62,6 +98,8 @@ export class CredentialRepository {
       tokens_not_before: null,
       secret_id: newSecretId(),
       previous_secret_id: null,
+      name_folded: foldForSearch(input.name),
+      secret_rotated_at: null,
     };
     await db.insertInto('api_credentials').values(row).execute();
     await recordChange(db, 'credential', input.clientId);
@@ -140,7 +178,10 @@ export class CredentialRepository {
 
   async update(id: string, changes: CredentialChanges, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
     const set: Partial<ApiCredentialsTable> = { updated_at: Date.now() };
-    if (changes.name !== undefined) set.name = changes.name;
+    if (changes.name !== undefined) {
+      set.name = changes.name;
+      set.name_folded = foldForSearch(changes.name);
+    }
     if (changes.scopes !== undefined) set.scopes = changes.scopes.join(' ');
     const result = await db.updateTable('api_credentials').set(set).where('id', '=', id).executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) return undefined;
@@ -167,11 +208,94 @@ export class CredentialRepository {
         // this second (token times are whole seconds).
         ...(graceUntil === null ? { tokens_not_before: Math.floor(Date.now() / 1000) * 1000 } : {}),
         updated_at: Date.now(),
+        secret_rotated_at: Date.now(),
       })
       .where('id', '=', id)
       .execute();
     await recordChange(db, 'credential', current.client_id);
     return this.get(id, db);
+  }
+
+  /**
+   * Ends a running grace period at once: the previous secret and every token issued with it
+   * (claim secret_id) stop working, like after a rotation without grace. Undefined when no grace
+   * period runs (the update is conditional, so two concurrent calls end it once).
+   */
+  async endGrace(id: string, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
+    const now = Date.now();
+    const result = await db
+      .updateTable('api_credentials')
+      .set({ previous_secret_hash: null, previous_secret_id: null, previous_secret_expires_at: null, updated_at: now })
+      .where('id', '=', id)
+      .where('previous_secret_hash', 'is not', null)
+      .where('previous_secret_expires_at', '>', now)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) return undefined;
+    const updated = await this.get(id, db);
+    if (updated) await recordChange(db, 'credential', updated.clientId);
+    return updated;
+  }
+
+  /**
+   * One page of an account's credentials for the console: filters, one of the sort orders and
+   * keyset paging (`after` = the previous page's last key). Returns `limit` rows at most and the
+   * key to continue from when more rows follow. Every value is a bound parameter.
+   */
+  async search(s: CredentialSearch, db: Kysely<Database> = this.db): Promise<{ items: Credential[]; next: CredentialKey | null }> {
+    const desc = s.sort.startsWith('-');
+    const field = desc ? s.sort.slice(1) : s.sort;
+    const sortExpr =
+      field === 'name'
+        ? sql<string>`c.name_folded`
+        : field === 'created'
+          ? sql<number>`c.created_at`
+          : sql<number>`coalesce(c.last_used_at, ${desc ? NEVER_USED_DESC : NEVER_USED_ASC})`;
+    let query = db.selectFrom('api_credentials as c').selectAll('c').where('c.account_id', '=', s.accountId);
+    if (s.ownedBy !== undefined) query = query.where('c.owner_user_id', '=', s.ownedBy).where('c.level', '=', 'user');
+    if (s.level !== undefined) query = query.where('c.level', '=', s.level);
+    if (s.q !== undefined && s.q !== '') {
+      const folded = `%${likeLiteral(foldForSearch(s.q))}%`;
+      const clientPrefix = `${likeLiteral(s.q.trim().toLowerCase())}%`;
+      const email = `%${likeLiteral(s.q.trim().toLowerCase())}%`;
+      query = query.where((eb) =>
+        eb.or([
+          eb(sql`c.name_folded`, 'like', sql`${folded} escape '\\'`),
+          eb(sql`c.client_id`, 'like', sql`${clientPrefix} escape '\\'`),
+          eb.exists(
+            eb
+              .selectFrom('users as u')
+              .select(sql`1`.as('one'))
+              .whereRef('u.id', '=', 'c.owner_user_id')
+              .where(sql`u.email`, 'like', sql`${email} escape '\\'`),
+          ),
+        ]),
+      );
+    }
+    for (const scope of s.scopes ?? []) {
+      query = query.where(sql`' ' || c.scopes || ' '`, 'like', sql`${`% ${likeLiteral(scope)} %`} escape '\\'`);
+    }
+    if (s.unusedSince !== undefined) {
+      const since = s.unusedSince;
+      query = query.where((eb) => eb.or([eb('c.last_used_at', 'is', null), eb('c.last_used_at', '<', since)]));
+    }
+    if (s.after) {
+      const [value, id] = s.after;
+      const op = desc ? '<' : '>';
+      query = query.where((eb) => eb.or([eb(sortExpr, op, value), eb.and([eb(sortExpr, '=', value), eb('c.id', op, id)])]));
+    }
+    const rows = await query
+      .orderBy(sortExpr, desc ? 'desc' : 'asc')
+      .orderBy('c.id', desc ? 'desc' : 'asc')
+      .limit(s.limit + 1)
+      .execute();
+    const page = rows.slice(0, s.limit);
+    const last = page[page.length - 1];
+    const keyOf = (row: Selectable<ApiCredentialsTable>): CredentialKey => {
+      if (field === 'name') return [row.name_folded, row.id];
+      if (field === 'created') return [Number(row.created_at), row.id];
+      return [row.last_used_at === null ? (desc ? NEVER_USED_DESC : NEVER_USED_ASC) : Number(row.last_used_at), row.id];
+    };
+    return { items: page.map(toCredential), next: rows.length > s.limit && last ? keyOf(last) : null };
   }
 
   async delete(id: string, db: Kysely<Database> = this.db): Promise<Credential | undefined> {

@@ -52,6 +52,10 @@ export interface ApiCredentialsTable {
   /** Id of the current secret and of the previous one (0005); tokens carry it as secret_id. */
   secret_id: string | null;
   previous_secret_id: string | null;
+  /** foldForSearch(name): what search and the name sort compare (0007). */
+  name_folded: string;
+  /** When the secret was last rotated (0007). */
+  secret_rotated_at: Millis | null;
 }
 
 export interface RevokedTokensTable {
