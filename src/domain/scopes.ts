@@ -48,8 +48,9 @@ export function splitScopeList(value: string): ScopeListParse {
     .split(/[\s,]+/)
     .filter((s) => s !== '');
   if (items.length === 0) return { ok: false, message: `At least one scope is required: ${SCOPE_LIST_FORMS}` };
-  // A scope value is one RFC 6749 scope-token that is not a comma: anything else means another separator.
-  const bad = items.find((s) => !/^[\x21\x23-\x2B\x2D-\x5B\x5D-\x7E]+$/.test(s));
+  // Scope values are letters, digits and . _ : / - (the catalogue's form); any other character
+  // (; | + & quotes...) is taken for a separator we do not accept.
+  const bad = items.find((s) => !/^[A-Za-z0-9._:/-]+$/.test(s));
   if (bad !== undefined) {
     const shown = bad.length > 40 ? `${bad.slice(0, 40)}…` : bad;
     return { ok: false, message: `Invalid scope list near ${JSON.stringify(shown)}: ${SCOPE_LIST_FORMS}` };

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, type Selectable, sql } from 'kysely';
 import type { AccountStatus, License, UserStatus } from '../domain/licenses.js';
 import type { ClientRecord, Credential, CredentialLevel } from '../domain/model.js';
 import { recordChange } from './changes.js';
@@ -244,9 +244,12 @@ export class CredentialRepository {
   async search(s: CredentialSearch, db: Kysely<Database> = this.db): Promise<{ items: Credential[]; next: CredentialKey | null }> {
     const desc = s.sort.startsWith('-');
     const field = desc ? s.sort.slice(1) : s.sort;
+    // Names sort by code point in both dialects (PostgreSQL's database collation may be a locale's).
     const sortExpr =
       field === 'name'
-        ? sql<string>`c.name_folded`
+        ? db.getExecutor().adapter instanceof PostgresAdapter
+          ? sql<string>`c.name_folded collate "C"`
+          : sql<string>`c.name_folded`
         : field === 'created'
           ? sql<number>`c.created_at`
           : sql<number>`coalesce(c.last_used_at, ${desc ? NEVER_USED_DESC : NEVER_USED_ASC})`;

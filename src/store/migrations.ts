@@ -237,7 +237,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         for (const row of rows.rows) await sql`update api_credentials set name_folded = ${foldForSearch(row.name)} where id = ${row.id}`.execute(db);
         // Keyset paging per account in each sort order (ties broken by id), and the audit filters.
         await db.schema.createIndex('api_credentials_account_created_idx').on('api_credentials').columns(['account_id', 'created_at', 'id']).execute();
-        await db.schema.createIndex('api_credentials_account_name_idx').on('api_credentials').columns(['account_id', 'name_folded', 'id']).execute();
+        // The name sort compares code points (collate "C" in PostgreSQL, SQLite's binary order).
+        if (dialect === 'postgres') {
+          await sql`create index api_credentials_account_name_idx on api_credentials (account_id, name_folded collate "C", id)`.execute(db);
+        } else {
+          await db.schema.createIndex('api_credentials_account_name_idx').on('api_credentials').columns(['account_id', 'name_folded', 'id']).execute();
+        }
         await db.schema.createIndex('api_credentials_account_used_idx').on('api_credentials').columns(['account_id', 'last_used_at', 'id']).execute();
         await db.schema.createIndex('api_credentials_owner_created_idx').on('api_credentials').columns(['owner_user_id', 'created_at', 'id']).execute();
         await db.schema.createIndex('audit_events_account_action_idx').on('audit_events').columns(['account_id', 'action', 'at']).execute();
