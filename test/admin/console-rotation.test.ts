@@ -237,3 +237,23 @@ describe('end-grace across two instances on one PostgreSQL schema', { skip: pg ?
     assert.equal((await issue(b, created.clientId, created.clientSecret)).status, 401);
   });
 });
+
+await describeEachRegion('scopes as one string in the admin API', (region) => {
+  it('create and edit take "a b" or "a,b"; another separator is 400 naming the accepted forms', async () => {
+    const t = region();
+    const tenant = await portalTenant(t.region);
+    const admin = await PortalClient.signIn(t.baseUrl, tenant.admin.email, PASSWORD);
+    const created = await admin.post('/admin/api/credentials', { name: 'string scopes', scopes: 'stats, users:read' });
+    assert.equal(created.status, 201, created.text);
+    assert.deepEqual(created.body.scopes, ['users:read', 'stats']);
+    const edited = await admin.patch(`/admin/api/credentials/${created.body.id as string}`, { scopes: 'globalpci stats' });
+    assert.deepEqual(edited.body.scopes, ['stats', 'globalpci']);
+    for (const scopes of ['stats;users:read', '', ' , ']) {
+      const res = await admin.post('/admin/api/credentials', { name: 'bad', scopes });
+      assert.equal(res.status, 400, scopes);
+      assert.equal(res.body.error, 'invalid_scope');
+      assert.match(res.body.message as string, /spaces or commas/);
+    }
+    assert.equal((await admin.patch(`/admin/api/credentials/${created.body.id as string}`, { scopes: 'stats|globalpci' })).status, 400);
+  });
+});
