@@ -75,7 +75,7 @@ export class AuditRepository {
     if (s.before !== undefined) q = q.where('at', '<', s.before);
     if (s.after) {
       const [at, id] = s.after;
-      q = q.where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', '<', id)])]));
+      q = q.where(sql<boolean>`(at, id) < (${at}, ${id})`);
     }
     const rows = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(s.limit + 1).execute();
     const page = rows.slice(0, s.limit);

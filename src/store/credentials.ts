@@ -252,7 +252,8 @@ export class CredentialRepository {
           : sql<string>`c.name_folded`
         : field === 'created'
           ? sql<number>`c.created_at`
-          : sql<number>`coalesce(c.last_used_at, ${desc ? NEVER_USED_DESC : NEVER_USED_ASC})`;
+          : // A literal, not a parameter: the expression is that of the indexes of migration 0007.
+            sql<number>`coalesce(c.last_used_at, ${sql.lit(desc ? NEVER_USED_DESC : NEVER_USED_ASC)})`;
     let query = db.selectFrom('api_credentials as c').selectAll('c').where('c.account_id', '=', s.accountId);
     if (s.ownedBy !== undefined) query = query.where('c.owner_user_id', '=', s.ownedBy).where('c.level', '=', 'user');
     if (s.level !== undefined) query = query.where('c.level', '=', s.level);
@@ -264,11 +265,14 @@ export class CredentialRepository {
         eb.or([
           eb(sql`c.name_folded`, 'like', sql`${folded} escape '\\'`),
           eb(sql`c.client_id`, 'like', sql`${clientPrefix} escape '\\'`),
-          eb.exists(
+          // Uncorrelated: the account's matching users are found once, not once per credential.
+          eb(
+            'c.owner_user_id',
+            'in',
             eb
               .selectFrom('users as u')
-              .select(sql`1`.as('one'))
-              .whereRef('u.id', '=', 'c.owner_user_id')
+              .select('u.id')
+              .where('u.account_id', '=', s.accountId)
               .where(sql`u.email`, 'like', sql`${email} escape '\\'`),
           ),
         ]),
@@ -283,8 +287,8 @@ export class CredentialRepository {
     }
     if (s.after) {
       const [value, id] = s.after;
-      const op = desc ? '<' : '>';
-      query = query.where((eb) => eb.or([eb(sortExpr, op, value), eb.and([eb(sortExpr, '=', value), eb('c.id', op, id)])]));
+      // A row-value comparison: both dialects seek the index to it instead of filtering a scan.
+      query = query.where(desc ? sql<boolean>`(${sortExpr}, c.id) < (${value}, ${id})` : sql<boolean>`(${sortExpr}, c.id) > (${value}, ${id})`);
     }
     const rows = await query
       .orderBy(sortExpr, desc ? 'desc' : 'asc')

@@ -243,7 +243,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         } else {
           await db.schema.createIndex('api_credentials_account_name_idx').on('api_credentials').columns(['account_id', 'name_folded', 'id']).execute();
         }
-        await db.schema.createIndex('api_credentials_account_used_idx').on('api_credentials').columns(['account_id', 'last_used_at', 'id']).execute();
+        // The last_used sort puts never-used credentials last in both directions: one expression
+        // per direction (the literals of CredentialRepository.search).
+        await sql`create index api_credentials_account_used_asc_idx on api_credentials (account_id, (coalesce(last_used_at, 9007199254740991)), id)`.execute(db);
+        await sql`create index api_credentials_account_used_desc_idx on api_credentials (account_id, (coalesce(last_used_at, -1)), id)`.execute(db);
         await db.schema.createIndex('api_credentials_owner_created_idx').on('api_credentials').columns(['owner_user_id', 'created_at', 'id']).execute();
         await db.schema.createIndex('audit_events_account_action_idx').on('audit_events').columns(['account_id', 'action', 'at']).execute();
         await db.schema.createIndex('audit_events_account_target_idx').on('audit_events').columns(['account_id', 'target_id', 'at']).execute();
@@ -255,7 +258,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           'audit_events_account_target_idx',
           'audit_events_account_action_idx',
           'api_credentials_owner_created_idx',
-          'api_credentials_account_used_idx',
+          'api_credentials_account_used_desc_idx',
+          'api_credentials_account_used_asc_idx',
           'api_credentials_account_name_idx',
           'api_credentials_account_created_idx',
         ]) {
