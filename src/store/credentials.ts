@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type Kysely, PostgresAdapter, type Selectable, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { AccountStatus, License, UserStatus } from '../domain/licenses.js';
 import type { ClientRecord, Credential, CredentialLevel } from '../domain/model.js';
 import { recordChange } from './changes.js';
@@ -244,10 +244,11 @@ export class CredentialRepository {
   async search(s: CredentialSearch, db: Kysely<Database> = this.db): Promise<{ items: Credential[]; next: CredentialKey | null }> {
     const desc = s.sort.startsWith('-');
     const field = desc ? s.sort.slice(1) : s.sort;
+    const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
     // Names sort by code point in both dialects (PostgreSQL's database collation may be a locale's).
     const sortExpr =
       field === 'name'
-        ? db.getExecutor().adapter instanceof PostgresAdapter
+        ? postgres
           ? sql<string>`c.name_folded collate "C"`
           : sql<string>`c.name_folded`
         : field === 'created'
@@ -257,13 +258,17 @@ export class CredentialRepository {
     let query = db.selectFrom('api_credentials as c').selectAll('c').where('c.account_id', '=', s.accountId);
     if (s.ownedBy !== undefined) query = query.where('c.owner_user_id', '=', s.ownedBy).where('c.level', '=', 'user');
     if (s.level !== undefined) query = query.where('c.level', '=', s.level);
-    if (s.q !== undefined && s.q !== '') {
-      const folded = `%${likeLiteral(foldForSearch(s.q))}%`;
-      const clientPrefix = `${likeLiteral(s.q.trim().toLowerCase())}%`;
-      const email = `%${likeLiteral(s.q.trim().toLowerCase())}%`;
+    // Substrings by position (instr / strpos: no pattern language at all), the client ID prefix by
+    // LIKE with its wildcards escaped; every value a bound parameter.
+    const contains = (haystack: RawBuilder<string>, text: string) => (postgres ? sql<boolean>`strpos(${haystack}, ${text}) > 0` : sql<boolean>`instr(${haystack}, ${text}) > 0`);
+    const text = s.q?.trim() ?? '';
+    if (text !== '') {
+      const folded = foldForSearch(text);
+      const clientPrefix = `${likeLiteral(text.toLowerCase())}%`;
+      const email = text.toLowerCase();
       query = query.where((eb) =>
         eb.or([
-          eb(sql`c.name_folded`, 'like', sql`${folded} escape '\\'`),
+          contains(sql`c.name_folded`, folded),
           eb(sql`c.client_id`, 'like', sql`${clientPrefix} escape '\\'`),
           // Uncorrelated: the account's matching users are found once, not once per credential.
           eb(
@@ -273,13 +278,13 @@ export class CredentialRepository {
               .selectFrom('users as u')
               .select('u.id')
               .where('u.account_id', '=', s.accountId)
-              .where(sql`u.email`, 'like', sql`${email} escape '\\'`),
+              .where(contains(sql`u.email`, email)),
           ),
         ]),
       );
     }
     for (const scope of s.scopes ?? []) {
-      query = query.where(sql`' ' || c.scopes || ' '`, 'like', sql`${`% ${likeLiteral(scope)} %`} escape '\\'`);
+      query = query.where(contains(sql`' ' || c.scopes || ' '`, ` ${scope} `));
     }
     if (s.unusedSince !== undefined) {
       const since = s.unusedSince;

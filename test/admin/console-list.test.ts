@@ -165,8 +165,10 @@ await describeEachRegion('console credential list', (region) => {
     assert.deepEqual(await q('"); DROP TABLE api_credentials;--'), ['Robert"); DROP TABLE api_credentials;--']);
     assert.deepEqual(await q('%%'), []);
     assert.deepEqual(await q('a_m'), []);
-    // Still all there.
+    // Still all there; blank text is no filter (not a client ID prefix that matches everything by accident).
     assert.equal(((await admin.get('/admin/api/credentials?limit=200')).body.items as Item[]).length, 45);
+    assert.equal(((await admin.get('/admin/api/credentials?limit=200&q=')).body.items as Item[]).length, 45);
+    assert.equal(((await admin.get('/admin/api/credentials?limit=200&q=%20%20')).body.items as Item[]).length, 45);
   });
 
   it('scope: credentials with every named scope, spaces or commas', async () => {
