@@ -1,6 +1,6 @@
 import { type PortalActor, canDelete, canEdit, canRotate, canView } from '../domain/access.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
-import type { Credential, User } from '../domain/model.js';
+import type { Credential, CredentialWithRotation, User } from '../domain/model.js';
 import { checkCredentialScopes, normalizeCredentialName } from '../domain/policy.js';
 import { ALL_SCOPES, isKnownScope, splitScopeList } from '../domain/scopes.js';
 import { type TokenContext, type TokenEvaluation, evaluateToken } from '../domain/token-claims.js';
@@ -205,7 +205,7 @@ export class CredentialAdmin {
   }
 
   /** A credential the actor may see, else 404 (never 403: its existence is not theirs to learn). */
-  private async visible(actor: User, id: string): Promise<Credential> {
+  private async visible(actor: User, id: string): Promise<CredentialWithRotation> {
     const credential = await this.store.credentials.get(id);
     if (!credential || !canView(actor as PortalActor, credential)) throw new NotFoundError('No such API credential');
     return credential;
@@ -229,7 +229,7 @@ export class CredentialAdmin {
     return check.scopes;
   }
 
-  private async views(actor: User, credentials: Credential[]): Promise<CredentialView[]> {
+  private async views(actor: User, credentials: CredentialWithRotation[]): Promise<CredentialView[]> {
     const users = new Map((await this.store.users.listByAccount(actor.accountId)).map((u) => [u.id, u]));
     return credentials.map((c) => {
       const owner = c.ownerUserId ? users.get(c.ownerUserId) : undefined;

@@ -38,6 +38,10 @@ export interface Credential {
   createdAt: string;
   updatedAt: string;
   lastUsedAt: string | null;
+}
+
+/** A credential with the state of its secret, as the console shows it. */
+export interface CredentialWithRotation extends Credential {
   /** When the secret was last rotated (null: never since it was created). */
   secretRotatedAt: string | null;
   /** The end of a running grace period of the previous secret, else null. */

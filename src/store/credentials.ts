@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type Kysely, PostgresAdapter, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { AccountStatus, License, UserStatus } from '../domain/licenses.js';
-import type { ClientRecord, Credential, CredentialLevel } from '../domain/model.js';
+import type { ClientRecord, Credential, CredentialLevel, CredentialWithRotation } from '../domain/model.js';
 import { recordChange } from './changes.js';
 import type { ApiCredentialsTable, Database } from './schema.js';
 import { foldForSearch, likeLiteral } from './search.js';
@@ -23,9 +23,12 @@ export function toCredential(row: Selectable<ApiCredentialsTable>): Credential {
     createdAt: iso(row.created_at) as string,
     updatedAt: iso(row.updated_at) as string,
     lastUsedAt: iso(row.last_used_at),
-    secretRotatedAt: iso(row.secret_rotated_at ?? null),
-    previousSecretExpiresAt: graceEnd(row),
   };
+}
+
+/** The console's view of a row: the credential and the state of its secret rotation. */
+export function toCredentialWithRotation(row: Selectable<ApiCredentialsTable>): CredentialWithRotation {
+  return { ...toCredential(row), secretRotatedAt: iso(row.secret_rotated_at ?? null), previousSecretExpiresAt: graceEnd(row) };
 }
 
 /** The end of a running grace period (the previous secret still valid), else null. */
@@ -106,9 +109,9 @@ export class CredentialRepository {
     return toCredential(row);
   }
 
-  async get(id: string, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
+  async get(id: string, db: Kysely<Database> = this.db): Promise<CredentialWithRotation | undefined> {
     const row = await db.selectFrom('api_credentials').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? toCredential(row) : undefined;
+    return row ? toCredentialWithRotation(row) : undefined;
   }
 
   async listByAccount(accountId: string, filter: { ownerUserId?: string; level?: CredentialLevel } = {}, db: Kysely<Database> = this.db): Promise<Credential[]> {
@@ -241,7 +244,7 @@ export class CredentialRepository {
    * keyset paging (`after` = the previous page's last key). Returns `limit` rows at most and the
    * key to continue from when more rows follow. Every value is a bound parameter.
    */
-  async search(s: CredentialSearch, db: Kysely<Database> = this.db): Promise<{ items: Credential[]; next: CredentialKey | null }> {
+  async search(s: CredentialSearch, db: Kysely<Database> = this.db): Promise<{ items: CredentialWithRotation[]; next: CredentialKey | null }> {
     const desc = s.sort.startsWith('-');
     const field = desc ? s.sort.slice(1) : s.sort;
     const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
@@ -307,7 +310,7 @@ export class CredentialRepository {
       if (field === 'created') return [Number(row.created_at), row.id];
       return [row.last_used_at === null ? (desc ? NEVER_USED_DESC : NEVER_USED_ASC) : Number(row.last_used_at), row.id];
     };
-    return { items: page.map(toCredential), next: rows.length > s.limit && last ? keyOf(last) : null };
+    return { items: page.map(toCredentialWithRotation), next: rows.length > s.limit && last ? keyOf(last) : null };
   }
 
   async delete(id: string, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
