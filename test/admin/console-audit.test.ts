@@ -58,6 +58,13 @@ await describeEachRegion('audit log filters, paging, CSV and failed sign-ins', (
     assert.ok(!rows.some((r) => JSON.stringify(r).includes(WRONG)));
   });
 
+  it('a sign-in with an email that is not text is refused, never a 500, and audits nothing unreadable', async () => {
+    for (const email of ['a\u0000b@example.test', '\ud800@example.test', 'x'.repeat(321)]) {
+      const res = await rawRequest(region().baseUrl, 'POST', '/admin/api/session', { body: { email, password: WRONG } });
+      assert.ok(res.status === 400 || res.status === 401, `${JSON.stringify(email)}: ${res.status} ${res.text}`);
+    }
+  });
+
   it('filters by action (exact or group), actor, credential and time range', async () => {
     const created = (await list('action=credential.created')).items;
     assert.equal(created.length, 7);

@@ -229,6 +229,8 @@ await describeEachRegion('console credential list', (region) => {
       [`q=${'x'.repeat(201)}`, 'q'],
       ['search=x', 'search'],
       ['cursor=', 'cursor'],
+      ['q=%00', 'q'],
+      ['q=a%0Ab', 'q'],
       ['cursor=abc', 'cursor'],
     ];
     for (const [query, name] of cases) {
@@ -236,6 +238,18 @@ await describeEachRegion('console credential list', (region) => {
       assert.equal(res.status, 400, query);
       assert.equal(res.body.error, 'invalid_request', query);
       assert.ok((res.body.message as string).includes(name), `${query}: ${res.body.message as string}`);
+    }
+  });
+
+  it('survives bytes that are not text: never a 500', async () => {
+    for (const query of ['q=%ED%A0%80', 'q=%FF%FE', 'q=%C0%AF', 'q=%E2%80%AE', 'scope=%00', 'sort=%00', 'cursor=%00', 'q=%25%00']) {
+      const res = await admin.get(`/admin/api/credentials?${query}`);
+      assert.ok(res.status === 200 || res.status === 400, `${query}: ${res.status} ${res.text}`);
+      if (res.status === 400) assert.equal(res.body.error, 'invalid_request');
+    }
+    for (const query of ['actor=%00', 'credential=%00', 'action=%00', 'actor=%ED%A0%80', 'credential=%FF']) {
+      const res = await admin.get(`/admin/api/audit?${query}`);
+      assert.ok(res.status === 200 || res.status === 400, `${query}: ${res.status} ${res.text}`);
     }
   });
 
