@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type Kysely, PostgresAdapter, type RawBuilder, type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { AccountStatus, License, UserStatus } from '../domain/licenses.js';
 import type { ClientRecord, Credential, CredentialLevel, CredentialWithRotation } from '../domain/model.js';
 import { recordChange } from './changes.js';
 import type { ApiCredentialsTable, Database } from './schema.js';
-import { foldForSearch, likeLiteral } from './search.js';
+import { containsText, foldForSearch, isPostgres, likeLiteral } from './search.js';
 
 /** A fresh secret id: names a secret (never derived from it), carried in tokens as secret_id. */
 const newSecretId = (): string => randomBytes(12).toString('base64url');
@@ -247,7 +247,7 @@ export class CredentialRepository {
   async search(s: CredentialSearch, db: Kysely<Database> = this.db): Promise<{ items: CredentialWithRotation[]; next: CredentialKey | null }> {
     const desc = s.sort.startsWith('-');
     const field = desc ? s.sort.slice(1) : s.sort;
-    const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+    const postgres = isPostgres(db);
     // Names sort by code point in both dialects (PostgreSQL's database collation may be a locale's).
     const sortExpr =
       field === 'name'
@@ -256,14 +256,14 @@ export class CredentialRepository {
           : sql<string>`c.name_folded`
         : field === 'created'
           ? sql<number>`c.created_at`
-          : // A literal, not a parameter: the expression is that of the indexes of migration 0007.
+          : // A literal, not a parameter: the expression is that of the indexes of migration 0008.
             sql<number>`coalesce(c.last_used_at, ${sql.lit(desc ? NEVER_USED_DESC : NEVER_USED_ASC)})`;
     let query = db.selectFrom('api_credentials as c').selectAll('c').where('c.account_id', '=', s.accountId);
     if (s.ownedBy !== undefined) query = query.where('c.owner_user_id', '=', s.ownedBy).where('c.level', '=', 'user');
     if (s.level !== undefined) query = query.where('c.level', '=', s.level);
-    // Substrings by position (instr / strpos: no pattern language at all), the client ID prefix by
-    // LIKE with its wildcards escaped; every value a bound parameter.
-    const contains = (haystack: RawBuilder<string>, text: string) => (postgres ? sql<boolean>`strpos(${haystack}, ${text}) > 0` : sql<boolean>`instr(${haystack}, ${text}) > 0`);
+    // Substrings by position (no pattern language at all), the client ID prefix by LIKE with its
+    // wildcards escaped; every value a bound parameter.
+    const contains = (haystack: ReturnType<typeof sql>, text: string) => containsText(postgres, haystack, text);
     const text = s.q?.trim() ?? '';
     if (text !== '') {
       const folded = foldForSearch(text);

@@ -227,9 +227,10 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('api_credentials').dropColumn('secret_id').execute();
       },
     },
-    '0007_console_lists': {
+    '0008_console_lists': {
       async up(db: Kysely<unknown>) {
-        // The console's search and sort (issue 9): the name folded once in JavaScript (Unicode
+        // The console's search and sort (issue 9; 0008 so that it follows the 0007 migrations of the
+        // other issue 9 branches): the name folded once in JavaScript (Unicode
         // lower case, NFKC) so both dialects search and sort it alike, and when the secret was rotated.
         await db.schema.alterTable('api_credentials').addColumn('name_folded', 'text', (c) => c.notNull().defaultTo('')).execute();
         await db.schema.alterTable('api_credentials').addColumn('secret_rotated_at', 'bigint').execute();

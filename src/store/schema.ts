@@ -52,9 +52,9 @@ export interface ApiCredentialsTable {
   /** Id of the current secret and of the previous one (0005); tokens carry it as secret_id. */
   secret_id: string | null;
   previous_secret_id: string | null;
-  /** foldForSearch(name): what search and the name sort compare (0007). */
+  /** foldForSearch(name): what search and the name sort compare (0008). */
   name_folded: string;
-  /** When the secret was last rotated (0007). */
+  /** When the secret was last rotated (0008). */
   secret_rotated_at: Millis | null;
 }
 
