@@ -246,6 +246,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
     labelNames: ['upstream', 'outcome'],
     registers: [metrics],
   });
+  const tokenRefusals = new Counter({ name: 'ccauth_gateway_token_refusals_total', help: 'Access tokens refused at the gateway, by reason (expired, revoked, deleted, descoped, rotated, disabled, ...)', labelNames: ['reason'], registers: [metrics] });
   const apiRequests = new Counter({ name: 'ccauth_gateway_requests_total', help: 'Gateway decisions by outcome', labelNames: ['outcome'], registers: [metrics] });
   await app.register(async (api) => {
     await gateway(api, {
@@ -254,6 +255,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
       limiter,
       // The account's own limit, from the client record the token was verified with.
       accountLimit: (token) => token.client.account.apiRateLimitPerMinute,
+      countRefusal: (reason: string) => tokenRefusals.inc({ reason }),
       // Pre-bound per outcome: no label hashing per request.
       countOutcome: (() => {
         const bound = new Map<string, { inc(): void }>();

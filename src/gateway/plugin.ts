@@ -30,6 +30,8 @@ export interface GatewayOptions {
   accountLimit: (token: VerifiedToken) => number;
   /** Counts outcomes for /metrics. */
   countOutcome?: (outcome: string) => void;
+  /** Why a token was refused (a fixed set of reason codes, src/tokens/standing.ts): metrics and debug logs. */
+  countRefusal?: (reason: string) => void;
 }
 
 export const INVALID_TOKEN_MESSAGE = 'The access token is invalid or has expired';
@@ -68,6 +70,8 @@ export async function gateway(app: FastifyInstance, o: GatewayOptions): Promise<
     } catch (err) {
       if (!(err instanceof BearerError)) throw err;
       count('invalid_token');
+      o.countRefusal?.(err.reason);
+      request.log.debug({ reason: err.reason }, 'access token refused');
       return send(reply, 401, INVALID_TOKEN_BODY, { 'www-authenticate': err.kind === 'missing' ? wwwAuthenticateMissing : wwwAuthenticateInvalid });
     }
     request.token = token;
