@@ -47,6 +47,9 @@ const ROUTES = ['gated', 'ungated'];
  */
 export async function run(opts) {
   const { connections, durationSec, warmupSec, ccauthNodeArgs = [] } = opts;
+  // --quick: a short pre-warm and one round.
+  const prewarmSec = opts.quick ? 1 : SETUP.prewarmSec;
+  const rounds = opts.quick ? 1 : SETUP.rounds;
   const port = await freePort();
   log(`gateway: starting ccauth with ${fmt.n(SETUP.revoked)} revoked token ids in its store, ${SETUP.accounts} accounts of ${SETUP.agents} agents...`);
   const child = spawnNodePinned(SERVER_CORE, join(BENCH_DIR, 'gateway-server.mjs'), [JSON.stringify({ accounts: SETUP.accounts, agents: SETUP.agents, revoked: SETUP.revoked, port })], {
@@ -85,14 +88,14 @@ export async function run(opts) {
       );
     // Once, before anything is measured: both routes under load, so that the JIT has compiled
     // both paths and the heap has grown to its working size.
-    log(`pre-warming both routes, ${SETUP.prewarmSec} s each at ${TARGETS.connections} connections (not measured)...`);
-    await load(TARGETS.connections, SETUP.prewarmSec, 0, false);
+    log(`pre-warming both routes, ${prewarmSec} s each at ${TARGETS.connections} connections (not measured)...`);
+    await load(TARGETS.connections, prewarmSec, 0, false);
 
     const measurements = { gated: [], ungated: [] };
     const pairRatios = {};
     for (const c of connections) {
       // At the target connection count, `rounds` times as long.
-      const seconds = durationSec * (c === TARGETS.connections ? Math.max(1, SETUP.rounds) : 1);
+      const seconds = durationSec * (c === TARGETS.connections ? Math.max(1, rounds) : 1);
       log(`gated and ungated alternating every second: ${c} connection(s), ${warmupSec} s warm-up + ${seconds} s each...`);
       const result = await load(c, seconds, warmupSec, true);
       pairRatios[c] = result.pairRatios;
