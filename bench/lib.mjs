@@ -3,9 +3,9 @@
 // Scenarios (bench/scenarios/*.mjs) and peers (bench/peers/*.mjs) are built from these.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -181,10 +181,18 @@ export async function stopProcess(child, graceMs = 5000) {
 
 /** Runs a pinned node script that takes one JSON argument and prints one JSON result. */
 export async function runNodeJson(core, script, input, { timeoutMs = 120_000 } = {}) {
-  const child = spawnNodePinned(core, script, [JSON.stringify(input)]);
+  // Large inputs (e.g. 10,000 request bodies) go through a file: argv has a size limit.
+  const json = JSON.stringify(input);
+  let file;
+  if (json.length > 64 * 1024) {
+    file = join(mkdtempSync(join(tmpdir(), 'ccauth-bench-input-')), 'input.json');
+    writeFileSync(file, json);
+  }
+  const child = spawnNodePinned(core, script, [file ? `@${file}` : json]);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const { code, signal } = await child.exited;
   clearTimeout(timer);
+  if (file) rmSync(dirname(file), { recursive: true, force: true });
   if (code !== 0) throw new Error(`${script} failed (code ${code}, signal ${signal}): ${child.stderrText.slice(-2000)}`);
   return JSON.parse(child.stdoutText);
 }

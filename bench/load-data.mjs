@@ -119,6 +119,7 @@ const masterKey = MasterKey.load(config);
 const hasher = new SecretHasher(masterKey.derive('client-secret-hash'));
 
 const tOpen = performance.now();
+if (storeKind === 'postgres') await precreateKyselyTables(databaseUrl, schema);
 const store = await Store.open(config);
 lap('openAndMigrateSec', tOpen);
 
@@ -318,6 +319,27 @@ async function postgresBulk(url, schemaName) {
       await client.end();
     },
   };
+}
+
+/**
+ * Works around a defect of the store's migration on PostgreSQL (src/store/migrations.ts): Kysely's
+ * Migrator is given no migrationTableSchema, so it looks for its tables (kysely_migration,
+ * kysely_migration_lock) in EVERY schema of the database; when another schema has them (another
+ * instance's, a test's), it skips creating them in this one and the migration fails with
+ * 'relation "kysely_migration_lock" does not exist'. Creating them here first, as Kysely would,
+ * lets the migration run.
+ */
+async function precreateKyselyTables(url, schemaName) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`);
+    await client.query(`CREATE TABLE IF NOT EXISTS "${schemaName}".kysely_migration (name varchar(255) NOT NULL PRIMARY KEY, timestamp varchar(255) NOT NULL)`);
+    await client.query(`CREATE TABLE IF NOT EXISTS "${schemaName}".kysely_migration_lock (id varchar(255) NOT NULL PRIMARY KEY, is_locked integer NOT NULL DEFAULT 0)`);
+  } finally {
+    await client.end();
+  }
 }
 
 function redact(url) {

@@ -15,10 +15,13 @@
 //
 // Latency percentiles are computed here from every response time autocannon reports (float ms),
 // because autocannon's own histogram truncates to whole milliseconds.
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { coreCpuSec, processTreeCpuSec } from './lib.mjs';
 
-const input = JSON.parse(process.argv[2] ?? '{}');
+// The argument is the JSON itself, or @FILE holding it (large inputs: lib.mjs runNodeJson).
+const arg = process.argv[2] ?? '{}';
+const input = JSON.parse(arg.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : arg);
 const { request, requests, connections, durationSec, warmupSec = 0, watch, keepLatencies = false } = input;
 const watchCores = watch?.cores ?? (watch?.core !== undefined ? [watch.core] : undefined);
 let next = 0;
