@@ -19,8 +19,8 @@
 // The master key: CCAUTH_MASTER_KEY if set, else (SQLite) <data dir>/master.key, created if need
 // be; PostgreSQL without CCAUTH_MASTER_KEY: a fresh key written to <out>/master.key (start the
 // server with CCAUTH_MASTER_KEY set to its content). The secrets of a sample of the credentials
-// (--sample, default 10,000, spread evenly over all of them) go to <out>/secrets.json; the others
-// are not kept.
+// (--sample, default 10,000, spread over all of them and over all accounts) go to
+// <out>/secrets.json; the others are not kept.
 //
 // Layout: --accounts (default 1,000, at most one per credential) accounts with API credentials
 // on and the highest API limit; --users-per-account (default 10) admin users per account, each
@@ -167,13 +167,18 @@ try {
 
     // 3. Credentials, in batches: fresh client ids and secrets, hashed by the product's hasher.
     const tCreds = performance.now();
-    const sampleEvery = SAMPLE > 0 ? N / SAMPLE : Infinity;
-    let nextSample = 0;
+    // The sample: the k-th is credential k * step + (k % step), so that it spreads over all the
+    // credentials AND all the accounts (credential i belongs to account i % A: a plain stride
+    // that shares a factor with A would only ever hit a few accounts).
+    const step = SAMPLE > 0 ? Math.max(1, Math.floor(N / SAMPLE)) : 0;
+    const sampleIndex = (k) => (k < SAMPLE ? k * step + (k % step) : Infinity);
+    let sampled = 0;
     const samples = [];
     if (SAMPLE > 0) {
       samples.push({ clientId: templateCredential.clientId, clientSecret: templateSecret, accountId: account.id });
-      nextSample = sampleEvery;
+      sampled = 1;
     }
+    let nextSample = sampleIndex(sampled);
     let hashSec = 0;
     for (let start = 1; start < N; start += BATCH) {
       const end = Math.min(N, start + BATCH);
@@ -187,9 +192,9 @@ try {
         const a = i % A;
         const u = Math.floor(i / A) % U;
         rows.push({ id: randomUUID(), account_id: accountIds[a], owner_user_id: ownerIds[a * U + u], name: `bench-${i}`, client_id: clientId, secret_hash: hasher.hash(clientSecret), created_at: now, updated_at: now });
-        if (i >= nextSample && samples.length < SAMPLE) {
+        if (i === nextSample) {
           samples.push({ clientId, clientSecret, accountId: accountIds[a] });
-          nextSample += sampleEvery;
+          nextSample = sampleIndex(++sampled);
         }
       }
       hashSec += (performance.now() - th) / 1000;
