@@ -6,7 +6,7 @@
 // p50 at 16 and 64 connections.
 import { availableParallelism } from 'node:os';
 import * as ccauthPeer from '../peers/ccauth.mjs';
-import { assertIssuesRs256Jwt, check, coreLayout, fmt, log, markdownTable, roundRobin, runLoad, table } from '../lib.mjs';
+import { assertIssuesRs256Jwt, check, coreLayout, fmt, log, markdownTable, roundRobin, runLoad, table, warn } from '../lib.mjs';
 
 export const name = 'sweep';
 export const description = 'connection sweep 16 / 64 / 256: throughput ratios to 16 connections, p99 / p50';
@@ -67,6 +67,7 @@ function report({ connections, durationSec, warmupSec, rounds, sweepWorkers, lay
 
   const headers = ['conns', 'tokens/s', `% of ${T.base} conns`, 'p50 ms', 'p99 ms', 'p99 / p50', 'max ms', 'errors', 'server CPU', 'tokens/CPU-s', 'loader CPU'];
   const body = rows.map((r) => [r.connections, fmt.n(r.tokensPerSec), fmt.pct(r.ofBase), fmt.ms(r.p50), fmt.ms(r.p99), Number.isFinite(r.p99OverP50) ? r.p99OverP50.toFixed(2) : 'n/a', fmt.ms(r.max), r.errors, fmt.pct(r.serverUtilization), fmt.n(r.tokensPerCpuSec), fmt.pct(r.loaderUtilization)]);
+  for (const r of rows) if (r.loaderUtilization > 0.9) warn(`sweep: the loader was ${fmt.pct(r.loaderUtilization)} busy at ${r.connections} connections; it may have limited the throughput`);
   const checkHeaders = ['target', 'wanted', 'measured', 'result'];
   const checkRows = checks.map((c) => [c.name, c.target, c.value, c.pass ? 'PASS' : 'FAIL']);
   const setup = `ccauth with CCAUTH_WORKERS=${sweepWorkers}, ${layout.description}; ${rounds} rounds of ${warmupSec} s warm-up + ${fmt.n(durationSec / rounds, 1)} s per connection count, the order reversed every other round; percentiles over every 2xx response of all rounds`;

@@ -54,6 +54,7 @@ export async function run(opts) {
         const idle = memoryOfTree(server.pid);
         await assertIssuesRs256Jwt(server.name, server.tokenRequest());
         const m = await runLoadMany({ request: server.tokenRequest(), connections, durationSec, warmupSec, serverPid: server.pid, serverCores: layout.serverCores, loaderCores: layout.loaderCores });
+        if (m.loader.utilization > 0.9) warn(`workers: N=${n}, ${peer.name}: a loader was ${fmt.pct(m.loader.utilization)} busy; it may have limited the throughput (more loaders: one per 4 workers)`);
         const after = memoryOfTree(server.pid);
         const threads = threadsOf(server.pid);
         const cpuSec = m.server.cpuSec;
