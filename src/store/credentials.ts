@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { AccountStatus, License, UserStatus } from '../domain/licenses.js';
 import type { ClientRecord, Credential, CredentialLevel } from '../domain/model.js';
 import { recordChange } from './changes.js';
@@ -185,10 +185,18 @@ export class CredentialRepository {
   /** Batched lastUsedAt writes from the token endpoint; not a change that caches care about. */
   async touchLastUsed(entries: ReadonlyMap<string, number>, db: Kysely<Database> = this.db): Promise<void> {
     if (entries.size === 0) return;
-    await db.transaction().execute(async (trx) => {
-      for (const [clientId, at] of entries) {
-        await trx.updateTable('api_credentials').set({ last_used_at: at }).where('client_id', '=', clientId).execute();
-      }
-    });
+    // One statement per 500 credentials (UPDATE ... FROM (VALUES ...), on both dialects), not one per
+    // credential: with 10,000 credentials in use a flush is 20 statements. A time never moves back
+    // (several instances flush the same credential).
+    const rows = [...entries];
+    for (let i = 0; i < rows.length; i += 500) {
+      const values = sql.join(rows.slice(i, i + 500).map(([clientId, at]) => sql`(cast(${clientId} as text), cast(${at} as bigint))`));
+      await sql`with v(client_id, at) as (values ${values})
+        update api_credentials set last_used_at = v.at
+        from v
+        where api_credentials.client_id = v.client_id
+          and (api_credentials.last_used_at is null or api_credentials.last_used_at < v.at)`.execute(db);
+    }
   }
+
 }
