@@ -166,6 +166,8 @@ describe('a region signing with ES256', () => {
     const cases: [string, string][] = [
       ['RS256 header under the ES256 kid, signed with an RSA key', signed({ ...header, alg: 'RS256' }, claims, (i) => sign('sha256', i, rsaKey))],
       ['RS256 header under the ES256 kid, with the ES256 signature', `${b64({ ...header, alg: 'RS256' })}.${p}.${s}`],
+      // Alg confusion with a signature that is right for the key: only the pin refuses it.
+      ['RS256 header, ES256 signature by the region key', signed({ ...header, alg: 'RS256' }, claims, (i) => sign('sha256', i, { key: own, dsaEncoding: 'ieee-p1363' }))],
       ['alg none', `${b64({ ...header, alg: 'none' })}.${p}.`],
       ['alg none with the original signature', `${b64({ ...header, alg: 'none' })}.${p}.${s}`],
       ['HS256 with the public key PEM as secret', signed({ ...header, alg: 'HS256' }, claims, hmac(publicPem))],
