@@ -497,7 +497,7 @@ export function buildProgram(): Command {
         await new KeySet(store, MasterKey.load(config), config.region, config.signingAlg).ensureAndLoad();
         return (await store.keys.listAll()).map(keyInfo);
       });
-      print(opts.json, rows, () => table(rows, ['kid', 'alg', 'state', 'createdAt', 'activatedAt', 'retiredAt', 'publishedUntil']));
+      print(opts.json, rows, () => table(rows, ['kid', 'state', 'alg', 'createdAt', 'activatedAt', 'retiredAt', 'publishedUntil']));
     });
   keys
     .command('rotate')

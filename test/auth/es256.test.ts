@@ -7,6 +7,7 @@ import * as client from 'openid-client';
 import { rotateKeys } from '../../src/auth/signing-keys.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { dropSchema, freePort, postgresAvailable, postgresUrl, tempDir, uniqueSchema } from '../support/env.js';
+import { ccauth, ccauthJson, ensureBuilt } from '../cli/helpers.js';
 import { FORM, decodeJwt, postForm, rawTokenPost, startPublicRegion, waitUntil } from '../support/oauth.js';
 import { createCredential, createTenant, startRegion, type TestRegion } from '../support/region.js';
 
@@ -312,5 +313,33 @@ describe('CCAUTH_SIGNING_ALG', () => {
     for (const bad of ['HS256', 'none', 'PS256', 'ES384']) {
       assert.throws(() => loadConfig({ CCAUTH_SIGNING_ALG: bad }), (err: unknown) => err instanceof ConfigError && err.message.includes(`CCAUTH_SIGNING_ALG: expected RS256 or ES256 (default RS256), got "${bad}"`));
     }
+  });
+});
+
+describe('ccauth keys --signing-alg', () => {
+  const dir = tempDir('ccauth-es256-cli-');
+  const env = { CCAUTH_DATA_DIR: dir.path };
+  before(() => ensureBuilt());
+  after(() => dir.remove());
+
+  it('keys rotate makes keys of the configured alg; the next key published before the switch signs first', async () => {
+    type Info = { kid: string; alg: string; state: string };
+    const list = () => ccauthJson<Info[]>(['keys', 'list'], { env });
+    const initial = await list();
+    assert.deepEqual(initial.map((k) => `${k.alg}:${k.state}`).sort(), ['RS256:active', 'RS256:next']);
+    const first = await ccauthJson<{ activated: string; next: string }>(['keys', 'rotate', '--signing-alg', 'ES256'], { env });
+    let keys = new Map((await list()).map((k) => [k.kid, k]));
+    assert.equal(keys.get(first.activated)?.alg, 'RS256', 'the RS256 key published before the switch signs now');
+    assert.equal(keys.get(first.next)?.alg, 'ES256', 'an ES256 key is published next');
+    const second = await ccauthJson<{ activated: string }>(['keys', 'rotate'], { env: { ...env, CCAUTH_SIGNING_ALG: 'ES256' } });
+    keys = new Map((await list()).map((k) => [k.kid, k]));
+    assert.equal(second.activated, first.next);
+    assert.equal(keys.get(second.activated)?.state, 'active');
+    assert.equal(keys.get(second.activated)?.alg, 'ES256');
+
+    const bad = await ccauth(['keys', 'list', '--signing-alg', 'HS256'], { env });
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stdout, '');
+    assert.match(bad.stderr, /CCAUTH_SIGNING_ALG: expected RS256 or ES256 \(default RS256\), got "HS256"/);
   });
 });
