@@ -79,8 +79,9 @@ export class TokenVerifier {
   private readonly leeway: number;
   /**
    * Tokens whose signature and claims were already checked: clients reuse a token for its whole
-   * life, so the RSA verification is done once per token, not once per request. Only what cannot
-   * change is cached; expiry, the key's presence and standing are checked on every request.
+   * life, so the signature is checked once per token (on the thread pool), not once per request.
+   * Only what cannot change is cached; expiry, the key's presence and standing are checked on
+   * every request.
    */
   private readonly checked: LRUCache<string, Checked>;
 
