@@ -84,6 +84,13 @@ export class TokenVerifier {
    * every request.
    */
   private readonly checked: LRUCache<string, Checked>;
+  /**
+   * Signature checks in flight, by token: a client that fires many calls with a new token at once
+   * gets one check for all of them (as when the check was synchronous), not one each.
+   */
+  private readonly checking = new Map<string, Promise<Checked | { reason: TokenReason }>>();
+  /** Signatures checked (cryptographically), for tests and diagnostics. */
+  signatureChecks = 0;
 
   constructor(private readonly o: TokenVerifierOptions) {
     this.leeway = o.leewaySeconds ?? 10;
@@ -127,7 +134,12 @@ export class TokenVerifier {
     }
     if (entry === undefined) {
       // A miss costs one signature check on the thread pool; a hit stays synchronous.
-      const verified = await this.verifySigned(token);
+      let pending = this.checking.get(token);
+      if (pending === undefined) {
+        pending = this.verifySigned(token).finally(() => this.checking.delete(token));
+        this.checking.set(token, pending);
+      }
+      const verified = await pending;
       if ('reason' in verified) return { claims: null, client: null, reason: verified.reason };
       entry = verified;
       this.checked.set(token, entry);
@@ -155,6 +167,7 @@ export class TokenVerifier {
     if (!key) return { reason: 'unknown_key' };
     // The alg is the key's own: an RS256 token under an ES256 key's kid (or the reverse) is refused.
     if (header.alg !== key.alg) return malformed;
+    this.signatureChecks++;
     if (!(await jwsVerify(key.alg, key.key, Buffer.from(`${h}.${p}`), Buffer.from(s, 'base64url')))) return { reason: 'bad_signature' };
     const claims = decodeJson(p);
     if (!claims) return malformed;

@@ -7,7 +7,8 @@ import { createCredential, createTenant, startRegion, type TestRegion } from '..
  * Issue 8: the signature (~85-90% of a token's CPU) is computed on the libuv thread pool, so the
  * event loop only parses and answers while the pool's threads sign in parallel. Proven by where
  * the CPU goes, not by timing: the main thread's own CPU time (Linux /proc/self/task/<pid>/stat)
- * against the whole process's during a burst of token requests.
+ * against the whole process's during a burst of token requests. The gateway's first check of a
+ * token is asynchronous too, and done once for concurrent calls with the same new token.
  */
 
 /** CPU time of the main thread (its tid is the pid), in milliseconds (clock ticks of 10 ms). */
@@ -20,14 +21,14 @@ function mainThreadCpuMs(): number {
 
 const BURST = 400;
 
-describe('token signing runs off the event loop', { skip: process.platform === 'linux' ? false : 'needs Linux /proc for per-thread CPU time' }, () => {
+describe('signatures on the thread pool', () => {
   let t: TestRegion;
   let payload: string;
 
   before(async () => {
     t = await startRegion();
     const tenant = await createTenant(t.region);
-    const { credential, clientSecret } = await createCredential(t.region, tenant.admin, ['stats']);
+    const { credential, clientSecret } = await createCredential(t.region, tenant.admin, ['stats', 'agents-availability:read']);
     payload = new URLSearchParams({ grant_type: 'client_credentials', client_id: credential.clientId, client_secret: clientSecret, scope: 'stats' }).toString();
   });
   after(async () => {
@@ -36,7 +37,7 @@ describe('token signing runs off the event loop', { skip: process.platform === '
 
   const issue = () => t.region.app.inject({ method: 'POST', url: '/Auth/connect/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload });
 
-  it(`a burst of ${BURST} RS256 tokens: the signatures' CPU is spent outside the main thread`, async (ctx) => {
+  it(`a burst of ${BURST} RS256 tokens: the signatures' CPU is spent outside the main thread`, { skip: process.platform === 'linux' ? false : 'needs Linux /proc for per-thread CPU time' }, async (ctx) => {
     for (let i = 0; i < 20; i++) assert.equal((await issue()).statusCode, 200);
     const process0 = process.cpuUsage();
     const main0 = mainThreadCpuMs();
@@ -50,5 +51,17 @@ describe('token signing runs off the event loop', { skip: process.platform === '
     // the secret's hash, answering) is well under half.
     ctx.diagnostic(`main thread ${mainMs} ms of ${processMs.toFixed(0)} ms process CPU (${(share * 100).toFixed(0)}%)`);
     assert.ok(share < 0.5, `main thread ${mainMs} ms of ${processMs.toFixed(0)} ms process CPU (${(share * 100).toFixed(0)}%): the signatures are computed on the event loop`);
+  });
+
+  it('the gateway checks a new token\'s signature once for a burst of calls with it, then not again', async () => {
+    const res = await t.region.app.inject({ method: 'POST', url: '/Auth/connect/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: payload.replace('scope=stats', 'scope=agents-availability%3Aread') });
+    assert.equal(res.statusCode, 200, res.body);
+    const token = (JSON.parse(res.body) as { access_token: string }).access_token;
+    const call = () => t.region.app.inject({ method: 'GET', url: '/agents-availability?skillNames=English', headers: { authorization: `Bearer ${token}` } });
+    const before = t.region.verifier.signatureChecks;
+    for (const r of await Promise.all(Array.from({ length: 50 }, call))) assert.equal(r.statusCode, 200, r.body);
+    assert.equal(t.region.verifier.signatureChecks - before, 1, 'one signature check for 50 concurrent calls with a new token');
+    for (const r of await Promise.all(Array.from({ length: 50 }, call))) assert.equal(r.statusCode, 200, r.body);
+    assert.equal(t.region.verifier.signatureChecks - before, 1, 'none once it is cached');
   });
 });
