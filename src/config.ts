@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { SIGNING_ALGS, type SigningAlg, isSigningAlg } from './auth/jws.js';
 import { ALL_SCOPES, isKnownScope } from './domain/scopes.js';
 import { type TrustProxy, parseTrustProxy } from './http/trust-proxy.js';
 
@@ -12,6 +13,8 @@ export interface Config {
   port: number;
   host: string;
   region: string;
+  /** CCAUTH_SIGNING_ALG: the JWS alg of the signing keys this region makes (RS256 default, or ES256). */
+  signingAlg: SigningAlg;
   publicUrl: string;
   issuer: string;
   dataDir: string;
@@ -68,6 +71,7 @@ const ENV_NAMES = {
   port: 'PORT',
   host: 'CCAUTH_HOST',
   region: 'CCAUTH_REGION',
+  signingAlg: 'CCAUTH_SIGNING_ALG',
   publicUrl: 'CCAUTH_PUBLIC_URL',
   dataDir: 'CCAUTH_DATA_DIR',
   databaseUrl: 'DATABASE_URL',
@@ -111,6 +115,15 @@ const schema = z.object({
     .string()
     .regex(/^[a-z][a-z0-9-]{1,31}$/, 'a region is 2..32 lowercase letters, digits or dashes, e.g. emea')
     .default('emea'),
+  signingAlg: z
+    .string()
+    .transform((v, ctx) => {
+      const alg = v.trim().toUpperCase();
+      if (isSigningAlg(alg)) return alg;
+      ctx.addIssue({ code: 'custom', message: `expected ${SIGNING_ALGS.join(' or ')} (default RS256), got "${v}"` });
+      return z.NEVER;
+    })
+    .default('RS256'),
   publicUrl: optionalString.pipe(
     z
       .string()

@@ -126,8 +126,8 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   // between is then delivered by the first poll instead of never.
   const feed = new ChangeFeed(store, config.changePollMs, log);
   await feed.init();
-  const keys = new KeySet(store, masterKey, config.region);
-  await keys.ensureAndLoad();
+  const keys = new KeySet(store, masterKey, config.region, config.signingAlg);
+  await keys.ensureAndLoad({ publishConfiguredAlg: true });
   const clients = new ClientCache(store);
   const revocations = new RevocationList();
   revocations.addAll(await store.revokedTokens.listLive());

@@ -52,7 +52,7 @@ export class TokenIntrospection {
     const { token, callerAccountId } = await this.parse(request);
     let verified: TokenClaims;
     try {
-      verified = this.o.verifier.verifyJwt(token);
+      verified = await this.o.verifier.verifyJwt(token);
     } catch (err) {
       if (err instanceof BearerError) return;
       throw err;

@@ -33,6 +33,7 @@ interface GlobalOptions {
   port?: string;
   host?: string;
   region?: string;
+  signingAlg?: string;
   publicUrl?: string;
   dataDir?: string;
   databaseUrl?: string;
@@ -45,6 +46,7 @@ function configFrom(opts: GlobalOptions): Config {
     port: opts.port,
     host: opts.host,
     region: opts.region,
+    signingAlg: opts.signingAlg,
     publicUrl: opts.publicUrl,
     dataDir: opts.dataDir,
     databaseUrl: opts.databaseUrl,
@@ -166,6 +168,7 @@ export function buildProgram(): Command {
     .option('--port <port>', 'port to listen on (PORT, default 8080)')
     .option('--host <host>', 'address to listen on (CCAUTH_HOST, default 127.0.0.1: this machine only; 0.0.0.0 to serve other hosts)')
     .option('--region <region>', 'region name (CCAUTH_REGION, default emea)')
+    .option('--signing-alg <alg>', 'JWS alg of the signing keys the region makes: RS256 or ES256 (CCAUTH_SIGNING_ALG, default RS256; a switch signs from the next key rotation)')
     .option('--public-url <url>', "the region's public base URL (CCAUTH_PUBLIC_URL, default http://localhost:<port>)")
     .option('--data-dir <dir>', 'embedded store and key file directory (CCAUTH_DATA_DIR, default ./data)')
     .option('--database-url <url>', 'PostgreSQL URL (DATABASE_URL)')
@@ -491,10 +494,10 @@ export function buildProgram(): Command {
       const rows = await withStore(opts, async (store, config) => {
         const { KeySet, keyInfo } = await import('../auth/signing-keys.js');
         const { MasterKey } = await import('../auth/master-key.js');
-        await new KeySet(store, MasterKey.load(config), config.region).ensureAndLoad();
+        await new KeySet(store, MasterKey.load(config), config.region, config.signingAlg).ensureAndLoad();
         return (await store.keys.listAll()).map(keyInfo);
       });
-      print(opts.json, rows, () => table(rows, ['kid', 'state', 'createdAt', 'activatedAt', 'retiredAt', 'publishedUntil']));
+      print(opts.json, rows, () => table(rows, ['kid', 'state', 'alg', 'createdAt', 'activatedAt', 'retiredAt', 'publishedUntil']));
     });
   keys
     .command('rotate')
@@ -505,8 +508,8 @@ export function buildProgram(): Command {
         const { KeySet, rotateKeys } = await import('../auth/signing-keys.js');
         const { MasterKey } = await import('../auth/master-key.js');
         const masterKey = MasterKey.load(config);
-        await new KeySet(store, masterKey, config.region).ensureAndLoad();
-        return rotateKeys(store, masterKey, config.region);
+        await new KeySet(store, masterKey, config.region, config.signingAlg).ensureAndLoad();
+        return rotateKeys(store, masterKey, config.region, config.signingAlg);
       });
       print(opts.json, result, () => `now signing with ${result.activated}; retired ${result.retired ?? '(none)'}; next key published: ${result.next}`);
     });
