@@ -27,6 +27,8 @@ export class BearerError extends Error {
     readonly kind: BearerFailure,
     /** Why, for logs and metrics (never shown to the caller). */
     readonly reason: TokenReason = kind === 'missing' ? 'missing' : 'malformed',
+    /** The claims when the signature verified (expired, revoked, standing lost): whose token it was, for usage counts. */
+    readonly claims: TokenClaims | null = null,
   ) {
     super(kind === 'missing' ? 'No access token' : 'The access token is invalid or has expired');
   }
@@ -103,7 +105,7 @@ export class TokenVerifier {
 
   async verifyToken(token: string): Promise<VerifiedToken> {
     const result = await this.check(token);
-    if (result.reason !== 'ok' || !result.claims || !result.client) throw new BearerError('invalid', result.reason);
+    if (result.reason !== 'ok' || !result.claims || !result.client) throw new BearerError('invalid', result.reason, result.claims);
     return { ...result.claims, client: result.client };
   }
 
@@ -125,7 +127,7 @@ export class TokenVerifier {
     }
     if (entry === undefined) {
       const verified = this.verifySigned(token);
-      if ('reason' in verified) return { claims: null, client: null, reason: verified.reason };
+      if ('reason' in verified) return { claims: verified.claims ?? null, client: null, reason: verified.reason };
       entry = verified;
       this.checked.set(token, entry);
     }
@@ -136,7 +138,7 @@ export class TokenVerifier {
     return { claims, client, reason: standing(client, claims) };
   }
 
-  private verifySigned(token: string): Checked | { reason: TokenReason } {
+  private verifySigned(token: string): Checked | { reason: TokenReason; claims?: TokenClaims } {
     const malformed = { reason: 'malformed' as const };
     if (token.length > MAX_TOKEN_LENGTH) return malformed;
     const parts = token.split('.');
@@ -164,14 +166,14 @@ export class TokenVerifier {
     const { secret_id: secretId, user_epoch: userEpoch, account_epoch: accountEpoch } = claims;
     if (iss !== this.o.issuer || region !== this.o.region) return { reason: 'wrong_audience' };
     if (!(aud === this.o.audience || (Array.isArray(aud) && aud.includes(this.o.audience)))) return { reason: 'wrong_audience' };
-    if (typeof exp !== 'number' || exp + this.leeway <= now) return { reason: 'expired' };
+    if (typeof exp !== 'number') return { reason: 'expired' };
     if (typeof nbf === 'number' && nbf - this.leeway > now) return { reason: 'not_yet_valid' };
     if (typeof iat !== 'number' || iat - this.leeway > now) return { reason: 'not_yet_valid' };
     if (typeof jti !== 'string' || typeof clientId !== 'string' || typeof accountId !== 'string' || typeof scope !== 'string') return malformed;
     if (userId !== undefined && typeof userId !== 'string') return malformed;
     if (secretId !== undefined && typeof secretId !== 'string') return malformed;
     if (!optionalInt(userEpoch) || !optionalInt(accountEpoch)) return malformed;
-    return {
+    const verified: Checked = {
       kid: header.kid,
       key,
       claims: {
@@ -187,5 +189,8 @@ export class TokenVerifier {
         accountEpoch,
       },
     };
+    // Expired, but signed here: the claims say whose token it was (usage counts a 401 for it).
+    if (exp + this.leeway <= now) return { reason: 'expired', claims: verified.claims };
+    return verified;
   }
 }
