@@ -76,9 +76,10 @@ function parseRange(params: Record<string, string>, now: number): Range {
   if (bucketParam !== 'hour' && bucketParam !== 'day') throw new ValidationError('bucket must be hour or day');
   const bucket: Bucket = bucketParam;
   const size = BUCKET_MS[bucket];
+  const fromParam = parseTime(params.from, 'from');
   const to = parseTime(params.to, 'to') ?? now;
   const floor = (t: number) => t - (t % size);
-  const from = parseTime(params.from, 'from') ?? floor(to - 1) - (DEFAULT_BUCKETS[bucket] - 1) * size;
+  const from = fromParam ?? floor(to - 1) - (DEFAULT_BUCKETS[bucket] - 1) * size;
   if (to <= from) throw new ValidationError('to must be later than from');
   if (to - from > MAX_RANGE_MS) throw new ValidationError(`from and to may be at most ${USAGE_RETENTION_DAYS} days apart (usage is kept ${USAGE_RETENTION_DAYS} days)`);
   const start = floor(from);
