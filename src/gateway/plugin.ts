@@ -111,8 +111,13 @@ export async function gateway(app: FastifyInstance, o: GatewayOptions): Promise<
   // Every answer to a request with a valid token counts for its credential, by API and status.
   const usage = o.usage;
   if (usage) {
-    app.addHook('onResponse', async (request, reply) => {
-      if (request.token) usage.apiCall(request.token, apiNameOf(request.routeOptions.url), reply.statusCode);
+    // Callback style: no promise per request.
+    app.addHook('onResponse', (request, reply, done) => {
+      try {
+        if (request.token) usage.apiCall(request.token, apiNameOf(request.routeOptions.url), reply.statusCode);
+      } finally {
+        done();
+      }
     });
   }
 
