@@ -1,10 +1,20 @@
 import assert from 'node:assert/strict';
+import { randomUUID, sign } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { PASSWORD, PortalClient, portalTenant } from '../support/portal-client.js';
 import { type TestRegion, startRegion } from '../support/region.js';
 import { type UsageItem, apiCall, awayFromMinuteEnd, portalCredential, revoke, token, totals } from './helpers.js';
 
 const HOUR = 3_600_000;
+
+/** A token this region signed, expired 100 s ago. */
+function expiredToken(t: TestRegion, clientId: string, accountId: string): string {
+  const key = t.region.keys.signingKey();
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { iss: t.config.issuer, aud: t.config.publicUrl, sub: clientId, client_id: clientId, scope: 'users:read', iat: now - 1000, nbf: now - 1000, exp: now - 100, jti: randomUUID(), account_id: accountId, region: t.config.region };
+  const input = `${key.encodedHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  return `${input}.${sign('sha256', Buffer.from(input), key.privateKey).toString('base64url')}`;
+}
 const DAY = 86_400_000;
 
 describe('usage you can see: counts through HTTP, buckets, events', () => {
@@ -52,6 +62,8 @@ describe('usage you can see: counts through HTTP, buckets, events', () => {
     assert.equal(await apiCall(t.baseUrl, '/useradmin/users', t2), 429);
     assert.equal(await revoke(t.baseUrl, main.clientId, main.clientSecret, t3), 200);
     assert.equal(await apiCall(t.baseUrl, '/useradmin/users', t3), 401);
+    // An expired token signed by this region: a 401 counted for its credential.
+    assert.equal(await apiCall(t.baseUrl, '/useradmin/users', expiredToken(t, main.clientId, tenant.account.id)), 401);
     // Garbage is counted for nobody.
     assert.equal(await apiCall(t.baseUrl, '/useradmin/users', 'not.a.token'), 401);
 
@@ -79,14 +91,14 @@ describe('usage you can see: counts through HTTP, buckets, events', () => {
     assert.equal(res.body.bucket, 'hour');
     const items = res.body.items as unknown as UsageItem[];
     const sum = totals(items);
-    assert.deepEqual(sum, { tokensIssued: 3, authFailures: 3, apiCalls: 8, r401: 1, r403: 1, r429: 2 });
+    assert.deepEqual(sum, { tokensIssued: 3, authFailures: 3, apiCalls: 9, r401: 2, r403: 1, r429: 2 });
     const now = items.find((i) => i.tokensIssued > 0) as UsageItem;
     assert.deepEqual(now.authFailuresByReason, { wrong_secret: 2, disabled: 0, scope: 1 });
     const apis = res.body.apis as { api: string; apiCalls: number }[];
     assert.deepEqual(
       apis.map((a) => [a.api, a.apiCalls]),
       [
-        ['useradmin', 7],
+        ['useradmin', 8],
         ['stats', 1],
       ],
     );
@@ -117,7 +129,7 @@ describe('usage you can see: counts through HTTP, buckets, events', () => {
     assert.equal(items.length, 30);
     for (const i of items) assert.equal(Date.parse(i.at) % DAY, 0);
     assert.equal(items[29]!.tokensIssued, 3);
-    assert.equal(items[29]!.apiCalls, 8);
+    assert.equal(items[29]!.apiCalls, 9);
 
     const today = Date.now() - (Date.now() % DAY);
     const iso = await admin.get(`/admin/api/credentials/${main.id}/usage?bucket=day&from=${new Date(today - 2 * DAY).toISOString()}&to=${today + DAY}`);
@@ -190,12 +202,12 @@ describe('usage you can see: counts through HTTP, buckets, events', () => {
     assert.equal(res.status, 200, res.text);
     const sum = totals(res.body.items as unknown as UsageItem[]);
     assert.equal(sum.tokensIssued, 4, 'main 3 + the supervisor one 1');
-    assert.equal(sum.apiCalls, 8);
+    assert.equal(sum.apiCalls, 9);
     assert.equal(sum.r429, 2);
     assert.equal(sum.authFailures, 4, '3 of main, 1 of the disabled owner');
     assert.equal(res.body.apiRateLimitPerMinute, 5);
     const top = res.body.top as { credentialId: string; name: string; apiCalls: number; tokensIssued: number }[];
-    assert.deepEqual(top[0], { credentialId: main.id, name: 'main', apiCalls: 8, tokensIssued: 3 });
+    assert.deepEqual(top[0], { credentialId: main.id, name: 'main', apiCalls: 9, tokensIssued: 3 });
     assert.deepEqual(top[1], { credentialId: supCred.id, name: 'supervisor one', apiCalls: 0, tokensIssued: 1 });
   });
 
