@@ -46,6 +46,8 @@ describe('usage on the embedded store', () => {
       const cred = await portalCredential(admin, 'graceful', ['users:read']);
       for (let i = 0; i < 3; i++) assert.equal((await token(first.baseUrl, cred.clientId, cred.clientSecret, 'users:read')).status, 200);
       assert.equal((await token(first.baseUrl, cred.clientId, 'wrong', 'users:read')).status, 401);
+      // Counted in memory only: no store write per request.
+      assert.deepEqual(await new UsageRepository(first.region.store.db).sums({ clientId: cred.clientId }, 0, Date.now() + HOUR), []);
       await first.region.close();
 
       const second = await startRegion({ CCAUTH_DATA_DIR: dir.path, CCAUTH_USAGE_FLUSH_MS: '600000' });
