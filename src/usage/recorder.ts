@@ -124,12 +124,14 @@ export class UsageRecorder implements UsageSink {
     this.timer.unref();
   }
 
-  /** Writes the rest, once more if the first try fails (the store may be back), then stops. */
+  /**
+   * Stops the timer and writes the rest (after a write in progress). One try: with the store
+   * unreachable, the shutdown is not held up further (what was not written is lost, and logged).
+   */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.flush();
-    if (this.hours.size > 0 || this.events.length > 0) await this.flush();
   }
 
   private tally(at: number, clientId: string, accountId: string, ownerUserId: string | null, credentialId: string | null): Tally {
