@@ -39,6 +39,8 @@ export interface Config {
   changePollMs: number;
   /** How often lastUsedAt is written for the credentials used since the last write. */
   lastUsedFlushMs: number;
+  /** How often the per-credential usage counters and events are written (CCAUTH_USAGE_FLUSH_MS). */
+  usageFlushMs: number;
   /** External HTTP upstreams the gateway routes path prefixes to (CCAUTH_UPSTREAMS). */
   upstreams: UpstreamConfig[];
   /** Audit events older than this many days are deleted by the retention pruner. */
@@ -87,6 +89,7 @@ const ENV_NAMES = {
   authFailuresPerMinute: 'CCAUTH_AUTH_FAILURES_PER_MINUTE',
   changePollMs: 'CCAUTH_CHANGE_POLL_MS',
   lastUsedFlushMs: 'CCAUTH_LAST_USED_FLUSH_MS',
+  usageFlushMs: 'CCAUTH_USAGE_FLUSH_MS',
   upstreams: 'CCAUTH_UPSTREAMS',
   auditRetentionDays: 'CCAUTH_AUDIT_RETENTION_DAYS',
   shutdownTimeoutMs: 'CCAUTH_SHUTDOWN_TIMEOUT_MS',
@@ -168,6 +171,7 @@ const schema = z.object({
   authFailuresPerMinute: z.coerce.number().int().min(1).max(1_000_000).default(20),
   changePollMs: z.coerce.number().int().min(10).max(60_000).default(250),
   lastUsedFlushMs: z.coerce.number().int().min(10).max(600_000).default(5000),
+  usageFlushMs: z.coerce.number().int().min(10).max(600_000).default(5000),
   upstreams: optionalString,
   auditRetentionDays: z.coerce.number().int().min(1).max(36_500).default(400),
   shutdownTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),

@@ -34,6 +34,8 @@ import { trustFunction } from './http/trust-proxy.js';
 import { Store } from './store/store.js';
 import { DEFAULT_RETENTION, RetentionPruner } from './store/retention.js';
 import { DEFAULT_SESSION_POLICY } from './admin/sessions.js';
+import { UsageRepository } from './store/usage.js';
+import { UsageRecorder } from './usage/recorder.js';
 
 /** Everything one region's process holds, composed from config. */
 export interface Region {
@@ -49,6 +51,8 @@ export interface Region {
   verifier: BearerVerifier;
   limiter: AccountRateLimiter;
   issuer: CredentialIssuer;
+  /** Per-credential usage counts, flushed every CCAUTH_USAGE_FLUSH_MS and on close. */
+  usage: UsageRecorder;
   log: Logger;
   /** Start listening; resolves to the address. */
   listen(): Promise<string>;
@@ -190,6 +194,9 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   const lastUsed = new LastUsedRecorder(store, config.lastUsedFlushMs, log);
   lastUsed.start();
   owned.add('last-used recorder', () => lastUsed.stop());
+  const usage = new UsageRecorder(new UsageRepository(store.db), { flushMs: config.usageFlushMs }, log);
+  usage.start();
+  owned.add('usage recorder', () => usage.stop());
   const pruner = new RetentionPruner(store, { ...DEFAULT_RETENTION, sessionIdleMs: DEFAULT_SESSION_POLICY.idleMs, auditRetentionDays: config.auditRetentionDays }, log);
   pruner.start();
   owned.add('retention pruner', () => pruner.stop());
@@ -208,6 +215,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
     hasher,
     failures: new FailureLimiter(clientFailureLimits(config.authFailuresPerMinute), { redis, keyPrefix: `ccauth:${config.region}:authfail`, onRedisError: (err) => log.debug({ err }, 'Redis failure count failed; using local counts') }),
     lastUsed,
+    usage,
   });
 
   const app = Fastify({
@@ -230,7 +238,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   await openApi(app, { publicUrl: config.publicUrl, region: config.region, upstreams: config.upstreams });
 
   const verifier = new BearerVerifier({ issuer: config.issuer, audience: config.publicUrl, region: config.region, keys, clients, revocations });
-  const introspection = new TokenIntrospection({ tokens, verifier, revocations, store, issuer: config.issuer, audience: config.publicUrl, region: config.region });
+  const introspection = new TokenIntrospection({ tokens, verifier, revocations, store, issuer: config.issuer, audience: config.publicUrl, region: config.region, usage });
   await app.register(authRoutes, {
     introspection,
     issuer: config.issuer,
@@ -256,6 +264,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
       // The account's own limit, from the client record the token was verified with.
       accountLimit: (token) => token.client.account.apiRateLimitPerMinute,
       countRefusal: (reason: string) => tokenRefusals.inc({ reason }),
+      usage,
       // Pre-bound per outcome: no label hashing per request.
       countOutcome: (() => {
         const bound = new Map<string, { inc(): void }>();
@@ -326,6 +335,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
     verifier,
     limiter,
     issuer,
+    usage,
     log,
     async listen() {
       const address = await app.listen({ port: config.port, host: config.host });

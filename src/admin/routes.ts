@@ -9,6 +9,7 @@ import { scopeDefinition } from '../domain/scopes.js';
 import type { Store } from '../store/store.js';
 import type { CredentialAdmin } from './credentials.js';
 import type { ActiveSession, SessionService } from './sessions.js';
+import { usageRoutes } from './usage-routes.js';
 
 export const SESSION_COOKIE = 'ccauth_session';
 
@@ -125,6 +126,7 @@ export async function adminRoutes(app: FastifyInstance, o: AdminRoutesOptions): 
     }
   };
   const actor = (request: FastifyRequest): User => (request.adminSession as ActiveSession).user;
+  await usageRoutes(app, { store: o.store, credentials: o.credentials, requireArea, actor });
 
   app.post('/session', async (request, reply) => {
     const body = parse(signInBody, request.body, 'sign-in body');

@@ -15,6 +15,7 @@ import { jwsSign } from './jws.js';
 import type { KeySet } from './signing-keys.js';
 import type { LastUsedRecorder } from './last-used.js';
 import type { SecretHasher } from './secrets.js';
+import type { UsageSink } from '../usage/recorder.js';
 
 export interface TokenRequest {
   contentType: string | undefined;
@@ -52,6 +53,8 @@ export interface TokenServiceOptions {
   hasher: SecretHasher;
   failures: FailureLimiter;
   lastUsed: LastUsedRecorder;
+  /** Per-credential usage counts (in memory; src/usage/). */
+  usage?: UsageSink;
 }
 
 /**
@@ -74,11 +77,15 @@ export class TokenService {
 
     const record = await this.authenticate(credentials, request.ip);
     const scopes = decideTokenScopes({ level: record.level, scopes: record.scopes, account: record.account, owner: record.owner }, params.get('scope'));
-    if (!scopes.ok) throw new InvalidScopeError(scopes.message);
+    if (!scopes.ok) {
+      this.o.usage?.authFailed(record, 'scope', request.ip);
+      throw new InvalidScopeError(scopes.message);
+    }
 
     const now = Date.now();
     const token = await this.sign(record, scopes.scopes.join(' '), now);
     this.o.lastUsed.record(record.clientId, now);
+    this.o.usage?.tokenIssued(record);
     return token;
   }
 
@@ -137,6 +144,7 @@ export class TokenService {
     limited();
     const matched = this.secretMatches(client, clientSecret ?? '');
     if (!matched) {
+      this.o.usage?.authFailed(client, 'wrong_secret', ip);
       // Counted here at once, then in Redis (shared with the other instances) during the read below.
       const shared = this.o.failures.recordFailure(failureKeys);
       // Timing (SPEC 3: an unknown client and a wrong secret cost the same): a failed
@@ -153,7 +161,10 @@ export class TokenService {
     // The token names the secret it was issued with (claim secret_id, SPEC rule 9).
     const record: AuthenticatedClient = { ...(client as ClientRecord), usedSecretId: matched === 'previous' ? (client as ClientRecord).previousSecretId : (client as ClientRecord).secretId };
     const allowed = clientMayGetTokens({ level: record.level, scopes: record.scopes, account: record.account, owner: record.owner });
-    if (!allowed.ok) throw new InvalidClientError(allowed.message, usedBasic);
+    if (!allowed.ok) {
+      this.o.usage?.authFailed(record, 'disabled', ip);
+      throw new InvalidClientError(allowed.message, usedBasic);
+    }
     return record;
   }
 

@@ -4,6 +4,7 @@ import { hasRepeatedAuthorization } from '../http/headers.js';
 import { type BearerVerifier, BearerError, type VerifiedToken } from './bearer.js';
 import { type ApiVersion, mediaTypeOf, negotiateVersion } from './media-type.js';
 import type { AccountRateLimiter } from './rate-limit.js';
+import { type UsageSink, apiNameOf } from '../usage/recorder.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,6 +33,8 @@ export interface GatewayOptions {
   countOutcome?: (outcome: string) => void;
   /** Why a token was refused (a fixed set of reason codes, src/tokens/standing.ts): metrics and debug logs. */
   countRefusal?: (reason: string) => void;
+  /** Per-credential usage counts (in memory; src/usage/). */
+  usage?: UsageSink;
 }
 
 export const INVALID_TOKEN_MESSAGE = 'The access token is invalid or has expired';
@@ -72,6 +75,8 @@ export async function gateway(app: FastifyInstance, o: GatewayOptions): Promise<
       count('invalid_token');
       o.countRefusal?.(err.reason);
       request.log.debug({ reason: err.reason }, 'access token refused');
+      // A token signed here (expired, revoked...) is counted for its credential; garbage is not.
+      if (err.claims && o.usage) o.usage.apiCall(err.claims, apiNameOf(request.routeOptions.url), 401);
       return send(reply, 401, INVALID_TOKEN_BODY, { 'www-authenticate': err.kind === 'missing' ? wwwAuthenticateMissing : wwwAuthenticateInvalid });
     }
     request.token = token;
@@ -106,6 +111,19 @@ export async function gateway(app: FastifyInstance, o: GatewayOptions): Promise<
     }
     count('allowed');
   });
+
+  // Every answer to a request with a valid token counts for its credential, by API and status.
+  const usage = o.usage;
+  if (usage) {
+    // Callback style: no promise per request.
+    app.addHook('onResponse', (request, reply, done) => {
+      try {
+        if (request.token) usage.apiCall(request.token, apiNameOf(request.routeOptions.url), reply.statusCode);
+      } finally {
+        done();
+      }
+    });
+  }
 
   // JSON answers carry the versioned media type.
   app.addHook('onSend', async (request, reply, payload) => {

@@ -226,6 +226,44 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('api_credentials').dropColumn('secret_id').execute();
       },
     },
+    '0007_usage': {
+      // Per-credential usage (src/usage/): hourly counters, incremented in place by every
+      // instance's flush, and the events list. Keyed by client ID (immutable, and known from a
+      // token's claims without a lookup); both kept 90 days.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('usage_counters')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('hour', 'bigint', (c) => c.notNull())
+          .addColumn('metric', 'text', (c) => c.notNull())
+          .addColumn('n', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('usage_counters_pk', ['client_id', 'hour', 'metric'])
+          .execute();
+        await db.schema.createIndex('usage_counters_account_hour_idx').on('usage_counters').columns(['account_id', 'hour']).execute();
+        await db.schema.createIndex('usage_counters_hour_idx').on('usage_counters').column('hour').execute();
+        await db.schema
+          .createTable('usage_events')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('credential_id', 'text')
+          .addColumn('owner_user_id', 'text')
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('reason', 'text')
+          .addColumn('ip', 'text')
+          .addColumn('count', 'bigint')
+          .execute();
+        await db.schema.createIndex('usage_events_account_at_idx').on('usage_events').columns(['account_id', 'at']).execute();
+        await db.schema.createIndex('usage_events_client_at_idx').on('usage_events').columns(['client_id', 'at']).execute();
+        await db.schema.createIndex('usage_events_at_idx').on('usage_events').column('at').execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('usage_events').ifExists().execute();
+        await db.schema.dropTable('usage_counters').ifExists().execute();
+      },
+    },
   };
 }
 

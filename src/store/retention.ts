@@ -2,6 +2,8 @@ import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
+import { pruneUsage } from './usage.js';
+import { USAGE_RETENTION_DAYS } from '../usage/model.js';
 
 /**
  * What the store keeps, and for how long. Everything else is deleted by the pruner:
@@ -11,13 +13,16 @@ import type { Store } from './store.js';
  *   instances): an expired token is refused anyway;
  * - change feed rows older than `changesRetentionMs` (default 1 hour, far above any poll
  *   interval or gap timeout of the feed: every instance has read them long before);
- * - audit events older than `auditRetentionDays` (CCAUTH_AUDIT_RETENTION_DAYS, default 400).
+ * - audit events older than `auditRetentionDays` (CCAUTH_AUDIT_RETENTION_DAYS, default 400);
+ * - usage counters and events older than `usageRetentionDays` (default 90).
  */
 export interface RetentionPolicy {
   sessionIdleMs: number;
   auditRetentionDays: number;
   changesRetentionMs: number;
   revokedTokenMarginMs: number;
+  /** Usage counters (hourly) and events: default 90 days. */
+  usageRetentionDays?: number;
   /** Rows per DELETE statement: each statement is its own short transaction. */
   batchSize: number;
   /** Statements per table per run: a big backlog is worked off over several runs. */
@@ -35,7 +40,7 @@ export const DEFAULT_RETENTION: Omit<RetentionPolicy, 'sessionIdleMs'> = {
 export interface PruneResult {
   /** False when another instance held the pruning lock (PostgreSQL): nothing was done here. */
   ran: boolean;
-  deleted: { sessions: number; revokedTokens: number; changes: number; audit: number };
+  deleted: { sessions: number; revokedTokens: number; changes: number; audit: number; usageCounters: number; usageEvents: number };
 }
 
 const DAY_MS = 86_400_000;
@@ -61,7 +66,7 @@ export async function pruneOnce(
   return store.db.connection().execute(async (conn) => {
     const key = sql`hashtext(${RETENTION_LOCK} || current_schema())`;
     const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${key}) as locked`.execute(conn);
-    if (!rows[0]?.locked) return { ran: false, deleted: { sessions: 0, revokedTokens: 0, changes: 0, audit: 0 } };
+    if (!rows[0]?.locked) return { ran: false, deleted: { sessions: 0, revokedTokens: 0, changes: 0, audit: 0, usageCounters: 0, usageEvents: 0 } };
     try {
       return { ran: true, deleted: await prune(conn) };
     } finally {
@@ -123,7 +128,8 @@ async function prunePass(db: Kysely<Database>, policy: RetentionPolicy, now: num
         .executeTakeFirst(),
     ),
   );
-  return { sessions, revokedTokens, changes, audit };
+  const usage = await pruneUsage(db, now - (policy.usageRetentionDays ?? USAGE_RETENTION_DAYS) * DAY_MS, n, policy.maxBatchesPerRun, go);
+  return { sessions, revokedTokens, changes, audit, ...usage };
 }
 
 function count(result: { numDeletedRows: bigint }): number {

@@ -27,6 +27,8 @@ export class BearerError extends Error {
     readonly kind: BearerFailure,
     /** Why, for logs and metrics (never shown to the caller). */
     readonly reason: TokenReason = kind === 'missing' ? 'missing' : 'malformed',
+    /** The claims when the signature verified (expired, revoked, standing lost): whose token it was, for usage counts. */
+    readonly claims: TokenClaims | null = null,
   ) {
     super(kind === 'missing' ? 'No access token' : 'The access token is invalid or has expired');
   }
@@ -88,7 +90,7 @@ export class TokenVerifier {
    * Signature checks in flight, by token: a client that fires many calls with a new token at once
    * gets one check for all of them (as when the check was synchronous), not one each.
    */
-  private readonly checking = new Map<string, Promise<Checked | { reason: TokenReason }>>();
+  private readonly checking = new Map<string, Promise<Checked | { reason: TokenReason; claims?: TokenClaims }>>();
   /** Signatures checked (cryptographically), for tests and diagnostics. */
   signatureChecks = 0;
 
@@ -112,7 +114,7 @@ export class TokenVerifier {
 
   async verifyToken(token: string): Promise<VerifiedToken> {
     const result = await this.check(token);
-    if (result.reason !== 'ok' || !result.claims || !result.client) throw new BearerError('invalid', result.reason);
+    if (result.reason !== 'ok' || !result.claims || !result.client) throw new BearerError('invalid', result.reason, result.claims);
     return { ...result.claims, client: result.client };
   }
 
@@ -140,7 +142,7 @@ export class TokenVerifier {
         this.checking.set(token, pending);
       }
       const verified = await pending;
-      if ('reason' in verified) return { claims: null, client: null, reason: verified.reason };
+      if ('reason' in verified) return { claims: verified.claims ?? null, client: null, reason: verified.reason };
       entry = verified;
       this.checked.set(token, entry);
     }
@@ -151,7 +153,7 @@ export class TokenVerifier {
     return { claims, client, reason: standing(client, claims) };
   }
 
-  private async verifySigned(token: string): Promise<Checked | { reason: TokenReason }> {
+  private async verifySigned(token: string): Promise<Checked | { reason: TokenReason; claims?: TokenClaims }> {
     const malformed = { reason: 'malformed' as const };
     if (token.length > MAX_TOKEN_LENGTH) return malformed;
     const parts = token.split('.');
@@ -176,14 +178,14 @@ export class TokenVerifier {
     const { secret_id: secretId, user_epoch: userEpoch, account_epoch: accountEpoch } = claims;
     if (iss !== this.o.issuer || region !== this.o.region) return { reason: 'wrong_audience' };
     if (!(aud === this.o.audience || (Array.isArray(aud) && aud.includes(this.o.audience)))) return { reason: 'wrong_audience' };
-    if (typeof exp !== 'number' || exp + this.leeway <= now) return { reason: 'expired' };
+    if (typeof exp !== 'number') return { reason: 'expired' };
     if (typeof nbf === 'number' && nbf - this.leeway > now) return { reason: 'not_yet_valid' };
     if (typeof iat !== 'number' || iat - this.leeway > now) return { reason: 'not_yet_valid' };
     if (typeof jti !== 'string' || typeof clientId !== 'string' || typeof accountId !== 'string' || typeof scope !== 'string') return malformed;
     if (userId !== undefined && typeof userId !== 'string') return malformed;
     if (secretId !== undefined && typeof secretId !== 'string') return malformed;
     if (!optionalInt(userEpoch) || !optionalInt(accountEpoch)) return malformed;
-    return {
+    const verified: Checked = {
       kid: header.kid,
       key,
       claims: {
@@ -199,5 +201,8 @@ export class TokenVerifier {
         accountEpoch,
       },
     };
+    // Expired, but signed here: the claims say whose token it was (usage counts a 401 for it).
+    if (exp + this.leeway <= now) return { reason: 'expired', claims: verified.claims };
+    return verified;
   }
 }
