@@ -252,6 +252,8 @@ export function buildProgram(): Command {
         }, () => '');
       } else {
         const lines = [`ccauth region ${config.region} listening on ${url} (issuer ${config.issuer})`, listenScope(config.host), `store: ${region.store.dialect} ${region.store.location}`];
+        // What clients are told to use (it is in every token): say it, so a wrong one shows at start.
+        lines.push(`public URL (CCAUTH_PUBLIC_URL): ${config.publicUrl}  token URL: ${config.publicUrl}/Auth/connect/token  API reference: ${config.publicUrl}/docs`);
         if (config.metricsAddr) lines.push(`metrics: ${localUrl(config.metricsAddr.host, config.metricsAddr.port)}/metrics`);
         if (opts.demo && !seed) lines.push('demo: the store already has accounts; nothing seeded');
         if (seed && hint) {
