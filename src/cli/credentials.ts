@@ -10,8 +10,23 @@ import type { Store } from '../store/store.js';
 import { CliError, EXIT_USAGE } from './util.js';
 
 /** A credential as `credential list` prints it: the stored fields and the owner's email. */
-export interface CredentialRow extends Credential {
+export interface CredentialRow {
+  id: string;
+  accountId: string;
+  name: string;
+  clientId: string;
+  scopes: string[];
+  level: Credential['level'];
+  ownerUserId: string | null;
   ownerEmail: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastUsedAt: string | null;
+}
+
+/** The fields a list prints, picked (a list never carries anything about secrets). */
+function toRow(c: Credential, ownerEmail: string | null): CredentialRow {
+  return { id: c.id, accountId: c.accountId, name: c.name, clientId: c.clientId, scopes: c.scopes, level: c.level, ownerUserId: c.ownerUserId, ownerEmail, createdAt: c.createdAt, updatedAt: c.updatedAt, lastUsedAt: c.lastUsedAt };
 }
 
 /** `credential show`, `update`, `end-grace`: the row plus the rotation state (SPEC Console additions). */
@@ -50,7 +65,7 @@ export class CredentialOperations {
     const q = filter.q?.toLowerCase();
     const cutoff = filter.unusedDays === undefined ? undefined : this.now() - filter.unusedDays * DAY_MS;
     return credentials
-      .map((c) => ({ ...c, ownerEmail: c.ownerUserId ? (owners.get(c.ownerUserId) ?? null) : null }))
+      .map((c) => toRow(c, c.ownerUserId ? (owners.get(c.ownerUserId) ?? null) : null))
       .filter((c) => {
         if (q !== undefined && !(c.name.toLowerCase().includes(q) || c.clientId.toLowerCase().startsWith(q) || (c.ownerEmail ?? '').includes(q))) return false;
         if (filter.scope !== undefined && !c.scopes.includes(filter.scope)) return false;
@@ -115,12 +130,16 @@ export class CredentialOperations {
     const current = await this.require(id);
     const ended = await this.store.transaction(async (trx) => {
       const grace = await previousSecretExpiry(trx, id);
-      if (grace === null || grace <= this.now()) return false;
-      await trx
+      const now = this.now();
+      // Conditional: of two concurrent calls, one ends the grace and the other is told none runs.
+      const result = await trx
         .updateTable('api_credentials')
-        .set({ previous_secret_hash: null, previous_secret_id: null, previous_secret_expires_at: null, updated_at: this.now() })
+        .set({ previous_secret_hash: null, previous_secret_id: null, previous_secret_expires_at: null, updated_at: now })
         .where('id', '=', id)
-        .execute();
+        .where('previous_secret_hash', 'is not', null)
+        .where('previous_secret_expires_at', '>', now)
+        .executeTakeFirst();
+      if (grace === null || Number(result.numUpdatedRows) === 0) return false;
       await recordChange(trx, 'credential', current.clientId);
       await this.record(trx, current, 'credential.grace_ended', { previousSecretExpiresAt: new Date(grace).toISOString() });
       return true;
@@ -162,8 +181,7 @@ export class CredentialOperations {
     ]);
     const now = this.now();
     return {
-      ...c,
-      ownerEmail: owner?.email ?? null,
+      ...toRow(c, owner?.email ?? null),
       secretRotatedAt: rotated === null ? null : new Date(rotated).toISOString(),
       previousSecretExpiresAt: grace !== null && grace > now ? new Date(grace).toISOString() : null,
     };
