@@ -46,7 +46,7 @@ const paging = {
 };
 const nextCursor = z.string().nullable().meta({ description: 'Pass as cursor for the next page; null on the last page' });
 const timeParam = (description: string) => z.string().max(64).optional().meta({ description: `${description}: an ISO 8601 time or epoch milliseconds` });
-const csvFormat = z.enum(['csv']).optional().meta({ description: 'csv: answer text/csv with a header row (also for Accept: text/csv)' });
+const csvFormat = z.enum(['json', 'csv']).optional().meta({ description: 'csv: answer text/csv with a header row (also for Accept: text/csv); the next page is in the X-Next-Cursor header' });
 
 // ---- session ------------------------------------------------------------------------------
 
@@ -95,7 +95,10 @@ export const ListCredentialsQuery = z
     level: z.enum(['user', 'account']).optional(),
     q: z.string().min(1).max(200).optional().meta({ description: "Case-insensitive: a substring of the name, a prefix of the client ID, or a substring of the owner's email" }),
     scope: ScopeValue.optional().meta({ description: 'Only credentials with this scope' }),
-    unused_days: z.coerce.number().int().min(0).max(3650).optional().meta({ description: 'Only credentials never used, or last used more than this many days ago' }),
+    unused_days: z
+      .union([z.literal('never'), z.coerce.number().int().min(0).max(36500)])
+      .optional()
+      .meta({ description: 'Only credentials never used, or last used more than this many days ago; never: only those never used' }),
     sort: z.enum(CREDENTIAL_SORTS).optional().meta({ description: 'Order (default -created: newest first); a leading - reverses it' }),
     ...paging,
   })
@@ -199,16 +202,26 @@ export const UsageQuery = z
   .strict();
 export type UsageQuery = z.infer<typeof UsageQuery>;
 
+const rejected = z.object({ '401': z.number().int().min(0), '403': z.number().int().min(0), '429': z.number().int().min(0) });
+
 const usageItem = z.object({
   at: isoTime('Start of the bucket (a whole UTC hour or day)'),
   tokensIssued: z.number().int().min(0),
   authFailures: z.number().int().min(0).meta({ description: 'Failed client authentications' }),
+  authFailuresByReason: z.record(z.string(), z.number().int().min(0)).optional().meta({ description: 'The failures by reason (wrong secret, disabled, scope, ...)' }),
   apiCalls: z.number().int().min(0).meta({ description: 'Gateway requests with a token of this credential' }),
-  apiRejected: z.object({ '401': z.number().int().min(0), '403': z.number().int().min(0), '429': z.number().int().min(0) }),
+  apiRejected: rejected,
 });
 
 export const Usage = named(
-  z.object({ bucket: z.enum(['hour', 'day']), items: z.array(usageItem) }),
+  z.object({
+    bucket: z.enum(['hour', 'day']),
+    from: isoTime('Start of the first bucket').optional(),
+    to: isoTime('End of the range').optional(),
+    credentialId: z.string().optional(),
+    items: z.array(usageItem),
+    apis: z.array(z.object({ api: z.string(), apiCalls: z.number().int().min(0), apiRejected: rejected })).optional().meta({ description: "The range's totals per API, most calls first" }),
+  }),
   'Usage',
   'Counts in buckets, ascending and zero-filled, added up across all instances',
 );
@@ -216,6 +229,7 @@ export type Usage = z.infer<typeof Usage>;
 
 export const AccountUsage = named(
   Usage.extend({
+    apiRateLimitPerMinute: z.number().int().min(1).optional().meta({ description: "The account's API limit per minute" }),
     top: z.array(z.object({ credentialId: z.string(), name: z.string(), apiCalls: z.number().int().min(0), tokensIssued: z.number().int().min(0) })),
   }),
   'AccountUsage',
@@ -244,7 +258,7 @@ export const EventList = named(
         id: z.string(),
         at: isoTime('When'),
         type: z.enum(EVENT_TYPES),
-        credentialId: z.string(),
+        credentialId: z.string().nullable().meta({ description: 'null for a client ID that names no credential' }),
         clientId: z.string(),
         reason: z.string().optional().meta({ description: 'client_auth.failed: wrong secret, disabled, scope, ...' }),
         ip: z.string().optional().meta({ description: 'The source address of a failed client authentication' }),
@@ -267,9 +281,10 @@ export const AuditQuery = z
     credential: z.string().min(1).max(100).optional().meta({ description: 'Only the events of this credential' }),
     from: timeParam('From'),
     to: timeParam('To'),
-    before: timeParam('Older than'),
+    before: timeParam('Older than (earlier paging; use cursor)'),
     format: csvFormat,
-    ...paging,
+    limit: z.coerce.number().int().min(1).max(10000).optional().meta({ description: 'Items per page, 1..10000 (default 50; large pages are for CSV exports)' }),
+    cursor: paging.cursor,
   })
   .strict();
 export type AuditQuery = z.infer<typeof AuditQuery>;
@@ -287,6 +302,7 @@ export const AuditList = named(
       }),
     ),
     nextCursor,
+    nextBefore: isoTime('Earlier paging: pass as before for the next page').optional(),
   }),
   'AuditList',
   'A page of the audit log, newest first',
@@ -513,8 +529,10 @@ function responsesOf(operation: Operation): Record<string, object> {
   const content: Record<string, object> = {};
   if (ok.schema) content['application/json'] = { schema: components.get(ok.schema) ? ref(ok.schema) : clean(z.toJSONSchema(ok.schema, { target: 'draft-2020-12' }) as Record<string, unknown>) };
   if (ok.csv) content['text/csv'] = { schema: { type: 'string', description: 'The same items as CSV with a header row (Accept: text/csv or format=csv)' } };
+  const headers: Record<string, object> = { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } };
+  if (ok.csv) headers['X-Next-Cursor'] = { description: 'CSV answers: the cursor of the next page, when there is one', schema: { type: 'string' } };
   const responses: Record<string, object> = {
-    [ok.status]: { description: ok.description, headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } }, ...(Object.keys(content).length ? { content } : {}) },
+    [ok.status]: { description: ok.description, headers, ...(Object.keys(content).length ? { content } : {}) },
   };
   const errors = operation.errors ?? {};
   if (errors[400]) responses[400] = errorResponse(errors[400], 'invalid_request');
