@@ -320,7 +320,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   // /metrics is not on the public port: its own listener, when CCAUTH_METRICS_ADDR is set.
   const metricsListener = config.metricsAddr ? new MetricsListener(config.metricsAddr, metrics, log) : undefined;
   app.addHook('onClose', async () => metricsListener?.close());
-  await app.register(docsRoutes, { region: config.region });
+  await app.register(docsRoutes, { region: config.region, publicUrl: config.publicUrl });
 
   const region: Region = {
     config,

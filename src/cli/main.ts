@@ -8,10 +8,14 @@ import { ACCOUNT_STATUSES, LICENSES, USER_STATUSES } from '../domain/licenses.js
 import type { User } from '../domain/model.js';
 import { API_RATE_LIMIT_MAX, API_RATE_LIMIT_MIN, TOKEN_LIFETIME_MAX, TOKEN_LIFETIME_MIN } from '../domain/policy.js';
 import type { Store } from '../store/store.js';
+import type { CredentialDetail } from './credentials.js';
+import { usageReport, usageSourceOf } from './usage.js';
 import {
   CliError,
   EXIT_FAILURE,
   EXIT_USAGE,
+  MAX_GRACE_SECONDS,
+  UNUSED_DAYS_MAX,
   describeError,
   emailArg,
   intInRange,
@@ -24,6 +28,10 @@ import {
   print,
   readPasswordFromStdin,
   readSecretFromStdin,
+  SCOPE_FORMS,
+  scopeArg,
+  scopesArg,
+  searchArg,
   table,
   warn,
 } from './util.js';
@@ -247,6 +255,8 @@ export function buildProgram(): Command {
         }, () => '');
       } else {
         const lines = [`ccauth region ${config.region} listening on ${url} (issuer ${config.issuer})`, listenScope(config.host), `store: ${region.store.dialect} ${region.store.location}`];
+        // What clients are told to use (it is in every token): say it, so a wrong one shows at start.
+        lines.push(`public URL (CCAUTH_PUBLIC_URL): ${config.publicUrl}  token URL: ${config.publicUrl}/Auth/connect/token  API reference: ${config.publicUrl}/docs`);
         if (config.metricsAddr) lines.push(`metrics: ${localUrl(config.metricsAddr.host, config.metricsAddr.port)}/metrics`);
         if (opts.demo && !seed) lines.push('demo: the store already has accounts; nothing seeded');
         if (seed && hint) {
@@ -413,10 +423,23 @@ export function buildProgram(): Command {
       print(opts.json, users, () => table(users, ['id', 'email', 'name', 'license', 'status']));
     });
 
-  const credential = program.command('credential').description('API credentials: create, import account-level, list');
+  const credential = program
+    .command('credential')
+    .description('API credentials: create, import account-level, list, show, update, rotate, end-grace, delete, usage')
+    .addHelpText('after', `\nScopes: ${SCOPE_FORMS}.`);
   const issuerFor = async (store: Store, config: Config) => {
     const [{ CredentialIssuer }, { SecretHasher }, { MasterKey }] = await Promise.all([import('../auth/credentials.js'), import('../auth/secrets.js'), import('../auth/master-key.js')]);
     return new CredentialIssuer(store, new SecretHasher(MasterKey.load(config).derive('client-secret-hash')));
+  };
+  /** The operator's lifecycle operations on this store (audited with the CLI as actor). */
+  const operationsOn = async (store: Store, config: Config) => {
+    const { CredentialOperations } = await import('./credentials.js');
+    const ops = new CredentialOperations(store, CLI_ACTOR);
+    ops.hasherFactory = async () => {
+      const [{ SecretHasher }, { MasterKey }] = await Promise.all([import('../auth/secrets.js'), import('../auth/master-key.js')]);
+      return new SecretHasher(MasterKey.load(config).derive('client-secret-hash'));
+    };
+    return ops;
   };
   const printCreated = (json: boolean | undefined, created: CreatedCredential) => {
     const out = { ...created.credential, clientSecret: created.clientSecret };
@@ -430,19 +453,32 @@ export function buildProgram(): Command {
       ].join('\n'),
     );
   };
+  const describeCredential = (c: CredentialDetail) =>
+    [
+      `credential ${c.id}: ${c.name} (${c.level}-level${c.level === 'account' ? ', deprecated' : ''})`,
+      `client_id:    ${c.clientId}`,
+      `owner:        ${c.ownerEmail ?? '(account)'}`,
+      `scopes:       ${c.scopes.join(' ')}`,
+      `created:      ${c.createdAt}`,
+      `updated:      ${c.updatedAt}`,
+      `last used:    ${c.lastUsedAt ?? 'never'}`,
+      `rotated:      ${c.secretRotatedAt ?? 'never'}`,
+      ...(c.previousSecretExpiresAt ? [`old secret valid until ${c.previousSecretExpiresAt} (end it now: ccauth credential end-grace ${c.id})`] : []),
+    ].join('\n');
   credential
     .command('create')
     .description("create a user-level credential for an admin or supervisor; prints the secret once")
     .requiredOption('--user <email>', "the owner's email")
     .requiredOption('--name <name>', 'credential name (1..100 characters)')
-    .requiredOption('--scopes <scopes>', "comma-separated scopes the owner's license may grant, e.g. users:read,stats")
+    .requiredOption('--scopes <scopes>', "scopes the owner's license may grant, comma- or space-separated, e.g. users:read,stats")
     .action(async (o: { user: string; name: string; scopes: string }, cmd: Command) => {
       const opts = g(cmd);
       const email = emailArg(o.user, '--user');
       const name = nameArg(o.name);
+      const scopes = scopesArg(o.scopes);
       const created = await withStore(opts, async (store, config) => {
         const owner = await requireUser(store, email);
-        const result = await (await issuerFor(store, config)).createUserLevel(owner, { name, scopes: o.scopes }, CLI_ACTOR);
+        const result = await (await issuerFor(store, config)).createUserLevel(owner, { name, scopes }, CLI_ACTOR);
         const acc = await store.accounts.get(owner.accountId);
         if (acc && !acc.apiCredentialsEnabled) warn(`API credentials are off for the account ${acc.id}; tokens are refused until it is turned on (ccauth account update ${acc.id} --api-credentials on)`);
         if (acc && acc.status !== 'active') warn(`the account ${acc.id} is disabled; tokens are refused`);
@@ -456,31 +492,118 @@ export function buildProgram(): Command {
     .description('create a deprecated account-level credential (the only way one comes to exist); prints the secret once')
     .requiredOption('--account <id>', 'account id')
     .requiredOption('--name <name>', 'credential name (1..100 characters)')
-    .requiredOption('--scopes <scopes>', 'comma-separated scopes from the catalogue')
+    .requiredOption('--scopes <scopes>', 'scopes from the catalogue, comma- or space-separated')
     .action(async (o: { account: string; name: string; scopes: string }, cmd: Command) => {
       const opts = g(cmd);
       const name = nameArg(o.name);
+      const scopes = scopesArg(o.scopes);
       const created = await withStore(opts, async (store, config) => {
         await requireAccount(store, o.account);
-        return (await issuerFor(store, config)).importAccountLevel(o.account, { name, scopes: o.scopes }, CLI_ACTOR);
+        return (await issuerFor(store, config)).importAccountLevel(o.account, { name, scopes }, CLI_ACTOR);
       });
       printCreated(opts.json, created);
     });
   credential
     .command('list')
-    .description('list the credentials of an account (never their secrets)')
+    .description('list the credentials of an account, newest first (never their secrets)')
     .requiredOption('--account <id>', 'account id')
-    .action(async (o: { account: string }, cmd: Command) => {
+    .option('--q <text>', "only those whose name contains it, whose client ID starts with it, or whose owner's email contains it (case-insensitive)")
+    .option('--scope <scope>', 'only those with this scope')
+    .option('--unused-days <days>', `only those never used, or last used more than this many days ago (0..${UNUSED_DAYS_MAX})`)
+    .action(async (o: { account: string; q?: string; scope?: string; unusedDays?: string }, cmd: Command) => {
       const opts = g(cmd);
-      const { list, owners } = await withStore(opts, async (store) => {
+      const filter = {
+        ...(o.q !== undefined ? { q: searchArg(o.q) } : {}),
+        ...(o.scope !== undefined ? { scope: scopeArg(o.scope) } : {}),
+        ...(o.unusedDays !== undefined ? { unusedDays: intInRange(o.unusedDays, '--unused-days', 0, UNUSED_DAYS_MAX) } : {}),
+      };
+      const list = await withStore(opts, async (store, config) => {
         await requireAccount(store, o.account);
-        const users = await store.users.listByAccount(o.account);
-        return { list: await store.credentials.listByAccount(o.account), owners: new Map(users.map((u) => [u.id, u.email])) };
+        return (await operationsOn(store, config)).list(o.account, filter);
       });
       print(opts.json, list, () =>
         table(
-          list.map((c) => ({ ...c, owner: c.ownerUserId ? (owners.get(c.ownerUserId) ?? c.ownerUserId) : '(account)' })),
+          list.map((c) => ({ ...c, owner: c.ownerEmail ?? (c.ownerUserId ? c.ownerUserId : '(account)') })),
           ['id', 'name', 'clientId', 'level', 'owner', 'scopes', 'lastUsedAt'],
+        ),
+      );
+    });
+  credential
+    .command('show')
+    .description('show one credential (never its secret): owner, scopes, last use, rotation and grace period')
+    .argument('<id>', 'credential id')
+    .action(async (id: string, _o, cmd: Command) => {
+      const opts = g(cmd);
+      const shown = await withStore(opts, async (store, config) => (await operationsOn(store, config)).show(id));
+      print(opts.json, shown, () => describeCredential(shown));
+    });
+  credential
+    .command('update')
+    .description("change the name or the scopes (user-level: those the owner's license may grant); running servers apply it within a second")
+    .argument('<id>', 'credential id')
+    .option('--name <name>', 'new name (1..100 characters)')
+    .option('--scopes <scopes>', 'the new scope list (replaces the old one), comma- or space-separated')
+    .action(async (id: string, o: { name?: string; scopes?: string }, cmd: Command) => {
+      const opts = g(cmd);
+      const changes = { ...(o.name !== undefined ? { name: nameArg(o.name) } : {}), ...(o.scopes !== undefined ? { scopes: scopesArg(o.scopes) } : {}) };
+      if (Object.keys(changes).length === 0) throw new CliError('Nothing to change: give --name, --scopes or both');
+      const updated = await withStore(opts, async (store, config) => (await operationsOn(store, config)).update(id, changes));
+      print(opts.json, updated, () => describeCredential(updated));
+    });
+  credential
+    .command('rotate')
+    .description('give the credential a new secret, printed once; without --grace the old secret and its tokens stop working at once')
+    .argument('<id>', 'credential id')
+    .option('--grace <seconds>', `keep the old secret (and its tokens) working this long (0..${MAX_GRACE_SECONDS}, default 0)`)
+    .action(async (id: string, o: { grace?: string }, cmd: Command) => {
+      const opts = g(cmd);
+      const grace = intInRange(o.grace, '--grace', 0, MAX_GRACE_SECONDS) ?? 0;
+      const { credential: rotated, clientSecret } = await withStore(opts, async (store, config) => (await operationsOn(store, config)).rotate(id, grace));
+      print(opts.json, { ...rotated, clientSecret }, () =>
+        [
+          `credential ${rotated.id} has a new secret`,
+          `client_id:     ${rotated.clientId}`,
+          `client_secret: ${clientSecret}`,
+          rotated.previousSecretExpiresAt ? `the old secret works until ${rotated.previousSecretExpiresAt}` : 'the old secret and every token it got no longer work',
+          'Copy and save the client secret now; it cannot be retrieved later.',
+        ].join('\n'),
+      );
+    });
+  credential
+    .command('end-grace')
+    .description('end a running grace period now: the old secret and every token it got stop working')
+    .argument('<id>', 'credential id')
+    .addHelpText('after', '\nExit code 2 when no grace period is running.')
+    .action(async (id: string, _o, cmd: Command) => {
+      const opts = g(cmd);
+      const ended = await withStore(opts, async (store, config) => (await operationsOn(store, config)).endGrace(id));
+      print(opts.json, ended, () => `credential ${ended.id}: grace period ended; only the current secret works`);
+    });
+  credential
+    .command('delete')
+    .description('delete a credential; its tokens stop working within a second')
+    .argument('<id>', 'credential id')
+    .action(async (id: string, _o, cmd: Command) => {
+      const opts = g(cmd);
+      const deleted = await withStore(opts, async (store, config) => (await operationsOn(store, config)).delete(id));
+      print(opts.json, { id: deleted.id, clientId: deleted.clientId, name: deleted.name, deleted: true }, () => `credential ${deleted.id} deleted: ${deleted.name} (${deleted.clientId})`);
+    });
+  credential
+    .command('usage')
+    .description('tokens issued, failed client authentications and API calls: the last 24 hours by hour, or the last 30 days by day')
+    .argument('<id>', 'credential id')
+    .option('--bucket <bucket>', 'hour (last 24 hours) or day (last 30 days)', 'hour')
+    .action(async (id: string, o: { bucket: string }, cmd: Command) => {
+      const opts = g(cmd);
+      const bucket = oneOf(o.bucket, '--bucket', ['hour', 'day'] as const) as 'hour' | 'day';
+      const report = await withStore(opts, async (store, config) => {
+        await (await operationsOn(store, config)).require(id);
+        return usageReport(usageSourceOf(store), id, bucket);
+      });
+      print(opts.json, report, () =>
+        table(
+          report.items.map((i) => ({ ...i, rejected401: i.apiRejected['401'], rejected403: i.apiRejected['403'], rejected429: i.apiRejected['429'] })),
+          ['at', 'tokensIssued', 'authFailures', 'apiCalls', 'rejected401', 'rejected403', 'rejected429'],
         ),
       );
     });
@@ -520,7 +643,7 @@ export function buildProgram(): Command {
     .requiredOption('--client-id <id>', 'client ID')
     .option('--client-secret <secret>', 'client secret (visible to other users in the process list: prefer CCAUTH_CLIENT_SECRET or --client-secret-stdin)')
     .option('--client-secret-stdin', 'read the client secret (one line) from standard input')
-    .requiredOption('--scope <scope>', 'scope (several: space-separated)')
+    .requiredOption('--scope <scope>', 'scope (several: comma- or space-separated)')
     .option('--url <base>', "the region's base URL (default: CCAUTH_PUBLIC_URL, else http://localhost:<PORT>)")
     .addHelpText(
       'after',
@@ -531,6 +654,9 @@ export function buildProgram(): Command {
       if (o.clientSecretStdin && o.clientSecret !== undefined) throw new CliError('Give the client secret once: --client-secret or --client-secret-stdin, not both');
       const clientSecret = o.clientSecretStdin ? readSecretFromStdin() : (o.clientSecret ?? clientSecretFromEnv());
       if (clientSecret === undefined || clientSecret === '') throw new CliError('No client secret: set CCAUTH_CLIENT_SECRET, pipe it with --client-secret-stdin, or give --client-secret');
+      // One separator rule everywhere: commas or spaces; the token endpoint takes them space-separated.
+      const scope = o.scope.split(/[\s,]+/).filter((s) => s !== '').join(' ');
+      if (scope === '') throw new CliError(`--scope needs at least one scope: ${SCOPE_FORMS.replace(/--scopes/g, '--scope')}`);
       const base = (o.url ?? configFrom(opts).publicUrl).trim().replace(/\/+$/, '');
       let url: URL;
       try {
@@ -544,7 +670,7 @@ export function buildProgram(): Command {
         response = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: o.clientId, client_secret: clientSecret, scope: o.scope }),
+          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: o.clientId, client_secret: clientSecret, scope }),
           signal: AbortSignal.timeout(30_000),
         });
       } catch (err) {
