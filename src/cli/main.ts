@@ -9,7 +9,8 @@ import type { User } from '../domain/model.js';
 import { API_RATE_LIMIT_MAX, API_RATE_LIMIT_MIN, TOKEN_LIFETIME_MAX, TOKEN_LIFETIME_MIN } from '../domain/policy.js';
 import type { Store } from '../store/store.js';
 import type { CredentialDetail } from './credentials.js';
-import { usageReport, usageSourceOf } from './usage.js';
+import { usageReport } from '../usage/report.js';
+import { UsageRepository } from '../store/usage.js';
 import {
   CliError,
   EXIT_FAILURE,
@@ -597,8 +598,9 @@ export function buildProgram(): Command {
       const opts = g(cmd);
       const bucket = oneOf(o.bucket, '--bucket', ['hour', 'day'] as const) as 'hour' | 'day';
       const report = await withStore(opts, async (store, config) => {
-        await (await operationsOn(store, config)).require(id);
-        return usageReport(usageSourceOf(store), id, bucket);
+        const credential = await (await operationsOn(store, config)).require(id);
+        // The admin API's report (src/usage/report.ts): every instance's counts added up.
+        return usageReport(new UsageRepository(store.db), { clientId: credential.clientId }, { bucket });
       });
       print(opts.json, report, () =>
         table(
