@@ -299,7 +299,8 @@ export function buildProgram(): Command {
       try {
         // Of several workers, the first one seeds (the primary starts the others once it listens).
         if (opts.demo && (!cluster.isWorker || cluster.worker?.id === 1)) seed = await seedDemo(region.store, region.issuer, config.demoPassword);
-        if (config.workerHeader) region.app.addHook('onRequest', async (_request, reply) => void reply.header('x-ccauth-worker', String(process.pid)));
+        // Before Fastify sees the request, so that every answer carries it (errors and refusals too).
+        if (config.workerHeader) region.app.server.prependListener('request', (_req, res) => void res.setHeader('x-ccauth-worker', String(process.pid)));
         await region.listen();
       } catch (err) {
         unlisten();
