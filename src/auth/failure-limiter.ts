@@ -33,6 +33,8 @@ export function clientFailureLimits(perMinute: number): FailureLimits {
 export interface FailureCountSource {
   /** False while the source cannot answer (then the local counts decide). */
   ready(): boolean;
+  /** How long the failure path waits for it, unless the limiter's options say. */
+  readonly timeoutMs?: number;
   /**
    * Records one failure under every key unless one is already at its limit. `blocked`: one was;
    * `until[i]`: when key i drops below its limit (0: it is below).
@@ -197,7 +199,7 @@ export class FailureLimiter {
     this.windowMs = options.windowMs ?? 60_000;
     this.entries = new LRUCache<string, Entry>({ max: options.maxKeys ?? 200_000 });
     this.shared = options.redis ? new RedisFailureCounts(options.redis, options.keyPrefix ?? 'ccauth:failures') : options.source;
-    this.timeoutMs = options.timeoutMs ?? 250;
+    this.timeoutMs = options.timeoutMs ?? this.shared?.timeoutMs ?? 250;
     this.onRedisError = options.onRedisError ?? (() => undefined);
     // Another process brought a key to its limit: attempts here are refused too, without I/O.
     this.shared?.onLimited?.((key, until) => {

@@ -78,8 +78,9 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
       case 'failure': {
         const result = failures.record(m.keys.map((k) => ({ key: `${m.ns}\n${k.key}`, limit: k.limit })), m.now, m.windowMs);
         send(w, { ccauth: 'failure-answer', id: m.id, blocked: result.blocked, until: result.until });
-        // The others refuse the key too from now on, without asking (their check does no I/O).
-        for (const i of result.reached) broadcast({ ccauth: 'limited', ns: m.ns, key: (m.keys[i] as { key: string }).key, until: result.until[i] as number }, w);
+        // Every worker refuses the key from now on, without asking (their check does no I/O); the
+        // sender too, in case its wait for this answer timed out.
+        for (const i of result.reached) broadcast({ ccauth: 'limited', ns: m.ns, key: (m.keys[i] as { key: string }).key, until: result.until[i] as number });
         break;
       }
       case 'changed':

@@ -14,6 +14,14 @@ export interface ClusterLink {
   onNudge(listener: () => void): () => void;
 }
 
+/**
+ * How long a lease or a failure count waits for the primary before the worker decides from its own
+ * counts. The primary answers from memory in microseconds; only an overloaded machine is slower,
+ * and deciding locally then would let each worker spend the whole budget (Redis gets 100 ms:
+ * there, a slow answer usually means a network or Redis problem worth not waiting on).
+ */
+const IPC_TIMEOUT_MS = 1000;
+
 interface Pending {
   resolve: (m: PrimaryMessage) => void;
   reject: (err: Error) => void;
@@ -37,6 +45,7 @@ export class WorkerLink implements ClusterLink {
     proc.once('disconnect', () => this.failPending(new Error('the primary process is gone')));
     this.leases = {
       ready: () => this.connected(),
+      timeoutMs: IPC_TIMEOUT_MS,
       lease: async (request: LeaseRequest): Promise<LeaseGrant> => {
         const answer = await this.request({ ccauth: 'lease', id: 0, request });
         return (answer as Extract<PrimaryMessage, { ccauth: 'lease-answer' }>).grant;
@@ -50,6 +59,7 @@ export class WorkerLink implements ClusterLink {
   failures(ns: string): FailureCountSource {
     return {
       ready: () => this.connected(),
+      timeoutMs: IPC_TIMEOUT_MS,
       record: async (keys: readonly LimitedKey[], now: number, windowMs: number) => {
         const answer = (await this.request({ ccauth: 'failure', id: 0, ns, keys: [...keys], now, windowMs })) as Extract<PrimaryMessage, { ccauth: 'failure-answer' }>;
         return { blocked: answer.blocked, until: answer.until };

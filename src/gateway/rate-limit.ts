@@ -130,6 +130,8 @@ export type LeaseGrant = [number, number, number, number];
 export interface LeaseSource {
   /** False while the source cannot answer (then the limiter decides from local counts). */
   ready(): boolean;
+  /** How long a request waits for a lease before it is decided locally, unless the limiter's options say. */
+  readonly timeoutMs?: number;
   lease(request: LeaseRequest): Promise<LeaseGrant>;
   /** Gives unused leases back: [count key, amount]; a count never goes below 0 or is created. */
   giveBack(entries: [string, number][]): Promise<void>;
@@ -224,7 +226,8 @@ export class AccountRateLimiter {
   private ticking: Promise<void> | undefined;
   private degradedUntil = 0;
   private readonly clock: () => number;
-  private readonly leaseTimeoutMs: number;
+  private leaseTimeoutMs: number;
+  private readonly leaseTimeoutExplicit: boolean;
   private readonly degradedMs: number;
   private readonly idleReturnMs: number;
   private readonly recheckMs: number;
@@ -241,6 +244,7 @@ export class AccountRateLimiter {
   ) {
     this.clock = options.clock ?? Date.now;
     this.leaseTimeoutMs = options.leaseTimeoutMs ?? 100;
+    this.leaseTimeoutExplicit = options.leaseTimeoutMs !== undefined;
     this.degradedMs = options.degradedMs ?? 1000;
     this.idleReturnMs = options.idleReturnMs ?? 300;
     this.recheckMs = options.recheckMs ?? 250;
@@ -251,6 +255,7 @@ export class AccountRateLimiter {
       },
     });
     this.source = shared === undefined || isLeaseSource(shared) ? shared : new RedisLeaseSource(shared);
+    if (!this.leaseTimeoutExplicit && this.source?.timeoutMs !== undefined) this.leaseTimeoutMs = this.source.timeoutMs;
   }
 
   start(): void {

@@ -25,8 +25,8 @@ describe('serve: worker processes', () => {
   it('CCAUTH_WORKERS out of range or more processes than cores: a clear error, exit 2', async () => {
     const { ccauth } = await import('../cli/helpers.js');
     const [zero, many] = await Promise.all([
-      ccauth(['serve', '--json'], { env: { CCAUTH_WORKERS: '0', PORT: '0' } }),
-      ccauth(['serve', '--json'], { env: { CCAUTH_WORKERS: '2', CCAUTH_WORKER_PROCESSES: '3', PORT: '0' } }),
+      ccauth(['serve', '--json'], { env: { CCAUTH_WORKERS: '0', PORT: '0' }, timeoutMs: 20_000 }),
+      ccauth(['serve', '--json'], { env: { CCAUTH_WORKERS: '2', CCAUTH_WORKER_PROCESSES: '3', PORT: '0' }, timeoutMs: 20_000 }),
     ]);
     assert.equal(zero.code, 2, zero.stderr);
     assert.match(zero.stderr, /CCAUTH_WORKERS: expected 1\.\.1024 cores/);
@@ -46,7 +46,7 @@ describe('serve: worker processes', () => {
     const upstreams = [{ prefix: '/slow', url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, scopes: { GET: 'users:read' } }];
     const instance = await startInstance({ CCAUTH_UPSTREAMS: JSON.stringify(upstreams) });
     try {
-      const workerPids = (instance.served.info as { workerPids: number[] }).workerPids;
+      const workerPids = instance.served.info.workerPids as number[];
       assert.deepEqual([...childPids(instance.served.child.pid as number)].sort(), [...workerPids].sort());
       const t = await tenant(instance, 'Drain', 100_000);
       const bearer = await token(instance.base, t.credential);

@@ -10,7 +10,9 @@ describe('serve with 2 worker processes, no Redis', () => {
   let instance: Instance;
 
   before(async () => {
-    instance = await startInstance();
+    // Changes written through a worker must reach the other at once through the primary's nudge:
+    // the change feed's own poll is made too slow (5 s) to meet the 1-second promise by itself.
+    instance = await startInstance({ CCAUTH_CHANGE_POLL_MS: '5000' });
   });
   after(async () => {
     await instance?.close();
@@ -51,9 +53,9 @@ describe('serve with 2 worker processes, no Redis', () => {
         const r = await fresh(instance.base, 'GET', '/useradmin/users', { headers: { authorization: `Bearer ${bearer}` } });
         streak = r.status === 401 ? [...streak, r.worker] : [];
         if (streak.length >= 10 && new Set(streak).size === 2) return Date.now() - since;
-        if (Date.now() - since > 5000) break;
+        if (Date.now() - since > 8000) break;
       }
-      throw new Error('the change did not reach both workers within 5 s');
+      throw new Error('the change did not reach both workers within 8 s');
     };
 
     const acceptedEverywhere = async (bearer: string) => {
@@ -94,14 +96,14 @@ describe('serve with 2 worker processes, no Redis', () => {
     assert.ok(Math.max(...counts.values()) < 20);
     // Each worker alone has seen fewer than 20: only the shared count locks the pair, on both.
     const right = await pool(6, 1, () => fresh(instance.base, 'POST', '/Auth/connect/token', { form: { grant_type: 'client_credentials', client_id: t.credential.clientId, client_secret: t.credential.clientSecret, scope: 'users:read' } }));
-    assert.deepEqual(right.map((r) => r.status), [429, 429, 429, 429, 429, 429], JSON.stringify(right.map((r) => r.body)));
+    assert.deepEqual(right.map((r) => r.status), [429, 429, 429, 429, 429, 429], JSON.stringify({ wrong: wrong.map((r) => [r.status, r.worker]), right: right.map((r) => [r.status, r.worker, r.body.error]) }));
     assert.equal(new Set(right.map((r) => r.worker)).size, 2, 'refused by both workers');
     assert.equal(right[0]?.body.error, 'temporarily_unavailable');
     assert.ok(Number(right[0]?.headers['retry-after']) >= 1);
   });
 
   it('a worker that dies is replaced by the primary; the instance keeps serving', async () => {
-    const [victim, survivor] = (instance.served.info as { workerPids: number[] }).workerPids as [number, number];
+    const [victim, survivor] = instance.served.info.workerPids as [number, number];
     process.kill(victim, 'SIGKILL');
     const deadline = Date.now() + 15_000;
     let children: number[] = [];
