@@ -209,6 +209,8 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   const metrics = new Registry();
   metrics.setDefaultLabels({ region: config.region });
   collectDefaultMetrics({ register: metrics, prefix: 'ccauth_' });
+  // A worker of several: the primary serves /metrics for the whole instance (CCAUTH_METRICS_ADDR).
+  options.cluster?.exposeMetrics(metrics);
   const tokenRequests = new Counter({ name: 'ccauth_token_requests_total', help: 'Token endpoint requests by outcome', labelNames: ['outcome'], registers: [metrics] });
 
   const tokens = new TokenService({

@@ -265,7 +265,9 @@ export class FailureLimiter {
       keys.forEach(({ key }, i) => {
         const u = until[i] ?? 0;
         const entry = this.entries.get(key);
-        if (entry) entry.sharedUntil = u;
+        // Never lowered: a lockout pushed by another process meanwhile (onLimited) is newer than
+        // this answer, and a key's `until` only grows while it is in the future.
+        if (entry) entry.sharedUntil = Math.max(entry.sharedUntil, u);
         if (u > waitUntil) waitUntil = u;
       });
       return blocked && waitUntil > now ? Math.max(1, Math.ceil((waitUntil - now) / 1000)) : 0;

@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { Logger } from 'pino';
+import type { PrometheusContentType } from 'prom-client';
 import type { Actor, CreatedCredential } from '../auth/credentials.js';
 import { type Config, type ConfigOverrides, clientSecretFromEnv, loadConfig, workerPlan } from '../config.js';
 import type { DemoSeed } from '../demo.js';
@@ -151,7 +152,24 @@ async function servePrimary(opts: GlobalOptions, config: Config, plan: { process
   const logOptions = { level: config.logLevel, base: { service: 'ccauth', role: 'primary' } };
   const log = opts.json ? pino(logOptions, pino.destination({ fd: 2, sync: true })) : pino(logOptions);
   const threadPool = config.threadPoolSize ?? plan.poolSize;
-  return runPrimary({
+  // /metrics of the whole instance: the workers' registries, summed (prom-client's cluster aggregation).
+  let metrics: { close(): Promise<void> } | undefined;
+  if (config.metricsAddr) {
+    const [{ AggregatorRegistry }, { MetricsListener }] = await Promise.all([import('prom-client'), import('../http/metrics-listener.js')]);
+    class InstanceRegistry extends AggregatorRegistry<PrometheusContentType> {
+      override metrics(): Promise<string> {
+        return this.clusterMetrics();
+      }
+    }
+    const listener = new MetricsListener(config.metricsAddr, new InstanceRegistry(), log);
+    try {
+      await listener.start();
+    } catch (err) {
+      throw new CliError(`Could not start the region: CCAUTH_METRICS_ADDR: cannot listen on ${config.metricsAddr.host}:${config.metricsAddr.port}: ${(err as Error).message}`, EXIT_FAILURE);
+    }
+    metrics = listener;
+  }
+  const exitCode = await runPrimary({
     processes: plan.processes,
     poolSize: config.threadPoolSize === undefined ? plan.poolSize : undefined,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
@@ -164,6 +182,8 @@ async function servePrimary(opts: GlobalOptions, config: Config, plan: { process
       }
     },
   });
+  await metrics?.close();
+  return exitCode;
 }
 
 const CLI_ACTOR: Actor = { id: null, email: 'ccauth-cli' };
@@ -291,7 +311,8 @@ export function buildProgram(): Command {
       let region: Awaited<ReturnType<typeof createRegion>>;
       try {
         // With --json, stdout carries the one JSON document: the logs go to stderr.
-        region = await createRegion(config, { ...(opts.json ? { log: createLogger(config, 2) } : {}), ...(link ? { cluster: link } : {}) });
+        // A worker of several leaves /metrics to the primary, which sums the workers' metrics.
+        region = await createRegion(link ? { ...config, metricsAddr: undefined } : config, { ...(opts.json ? { log: createLogger(config, 2) } : {}), ...(link ? { cluster: link } : {}) });
       } catch (err) {
         unlisten();
         throw err;

@@ -1,3 +1,4 @@
+import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { FailureCountSource, LimitedKey } from '../auth/failure-limiter.js';
 import type { LeaseGrant, LeaseRequest, LeaseSource } from '../gateway/rate-limit.js';
 import { type PrimaryMessage, type WorkerMessage, isMessage } from './protocol.js';
@@ -12,6 +13,8 @@ export interface ClusterLink {
   readonly changed: () => void;
   /** Another worker committed a change; returns the unsubscribe function. */
   onNudge(listener: () => void): () => void;
+  /** This worker's metrics, summed with the others' by the primary's /metrics listener. */
+  exposeMetrics(registry: Registry): void;
 }
 
 /**
@@ -79,6 +82,12 @@ export class WorkerLink implements ClusterLink {
   onNudge(listener: () => void): () => void {
     this.nudgeListeners.add(listener);
     return () => this.nudgeListeners.delete(listener);
+  }
+
+  exposeMetrics(registry: Registry): void {
+    // prom-client answers the primary's AggregatorRegistry over the cluster channel.
+    AggregatorRegistry.setRegistries([registry]);
+    new AggregatorRegistry();
   }
 
   /** The primary asks this worker to drain and exit ('shutdown'), or to exit at once ('force'). */

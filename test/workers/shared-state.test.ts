@@ -3,6 +3,7 @@
 // through one worker reaches the other within a second.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '../support/env.js';
 import { PortalClient } from '../support/portal-client.js';
 import { type Instance, type Tenant, awayFromWindowEnd, childPids, fresh, pool, startInstance, tenant, token } from './helpers.js';
 
@@ -12,7 +13,7 @@ describe('serve with 2 worker processes, no Redis', () => {
   before(async () => {
     // Changes written through a worker must reach the other at once through the primary's nudge:
     // the change feed's own poll is made too slow (5 s) to meet the 1-second promise by itself.
-    instance = await startInstance({ CCAUTH_CHANGE_POLL_MS: '5000' });
+    instance = await startInstance({ CCAUTH_CHANGE_POLL_MS: '5000', CCAUTH_METRICS_ADDR: `127.0.0.1:${await freePort()}` });
   });
   after(async () => {
     await instance?.close();
@@ -38,6 +39,20 @@ describe('serve with 2 worker processes, no Redis', () => {
     assert.equal(new Set(responses.filter((r) => r.status === 200).map((r) => r.worker)).size, 2, 'both workers allowed some');
     const refused = responses.find((r) => r.status === 429);
     assert.equal(refused?.body.error, 'rate_limited');
+  });
+
+  it('/metrics (CCAUTH_METRICS_ADDR) counts the whole instance, whichever worker served', async () => {
+    const url = new URL(instance.served.info.metrics as string);
+    const counted = async () => {
+      const r = await fresh(url.origin, 'GET', url.pathname);
+      assert.equal(r.status, 200);
+      const text = r.body.text as string;
+      const value = (outcome: string) => Number(new RegExp(`^ccauth_gateway_requests_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1]);
+      return { allowed: value('allowed'), rateLimited: value('rate_limited') };
+    };
+    // The 60 requests of the budget test, over both workers.
+    assert.deepEqual(await counted(), { allowed: 20, rateLimited: 40 });
+    assert.deepEqual(await counted(), { allowed: 20, rateLimited: 40 });
   });
 
   describe('changes reach every worker within 1 s', () => {
