@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { alive, childPids, fresh, pool, startInstance, tenant, token } from './helpers.js';
+
+const threads = (pid: number) => Number(/^Threads:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 
 describe('serve: worker processes', () => {
   it('CCAUTH_WORKERS=2: one process, no cluster, libuv thread pool of 4', async () => {
@@ -17,6 +20,21 @@ describe('serve: worker processes', () => {
       assert.deepEqual(childPids(instance.served.child.pid as number), [], 'no worker processes');
       const rs = await pool(4, 2, () => fresh(instance.base, 'GET', '/healthz'));
       assert.deepEqual([...new Set(rs.map((r) => r.worker))], [String(instance.served.child.pid)], 'the one process answers everything');
+    } finally {
+      assert.equal(await instance.close(), 0);
+    }
+  });
+
+  it('a bigger thread pool than libuv\'s default in one process: one worker, started with it', async () => {
+    const instance = await startInstance({ CCAUTH_WORKERS: '8', CCAUTH_WORKER_PROCESSES: '1' });
+    try {
+      const info = instance.served.info as Record<string, unknown>;
+      assert.deepEqual([info.workers, info.processes, info.threadPool], [8, 1, 8]);
+      const primary = instance.served.child.pid as number;
+      const workers = childPids(primary);
+      assert.deepEqual(workers, info.workerPids);
+      // The primary has libuv's 4 pool threads, the worker 8: 4 more threads, all else equal.
+      assert.equal(threads(workers[0] as number) - threads(primary), 4);
     } finally {
       assert.equal(await instance.close(), 0);
     }
