@@ -14,9 +14,9 @@ export interface FreshResponse {
 }
 
 /** One request on a connection of its own (no keep-alive, no pool). */
-export function fresh(base: string, method: string, path: string, options: { headers?: Record<string, string>; form?: Record<string, string> } = {}): Promise<FreshResponse> {
-  const body = options.form ? new URLSearchParams(options.form).toString() : undefined;
-  const headers: Record<string, string> = { connection: 'close', ...(body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...options.headers };
+export function fresh(base: string, method: string, path: string, options: { headers?: Record<string, string>; form?: Record<string, string>; body?: string } = {}): Promise<FreshResponse> {
+  const body = options.form ? new URLSearchParams(options.form).toString() : options.body;
+  const headers: Record<string, string> = { connection: 'close', ...(options.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...options.headers };
   return new Promise((resolve, reject) => {
     const req = request(`${base}${path}`, { method, headers, agent: false }, (res) => {
       let text = '';

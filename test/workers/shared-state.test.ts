@@ -100,6 +100,18 @@ describe('serve with 2 worker processes, no Redis', () => {
     });
   });
 
+  it('admin sign-in lockout counts across workers: 5 wrong passwords spread over both lock the email and IP everywhere', async () => {
+    const t = await tenant(instance, 'Signin', 600);
+    const signIn = (password: string) => fresh(instance.base, 'POST', '/admin/api/session', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: t.email, password }) });
+    const wrong = await pool(5, 1, () => signIn('not the password'));
+    assert.deepEqual(wrong.map((r) => r.status), [401, 401, 401, 401, 401]);
+    assert.equal(new Set(wrong.map((r) => r.worker)).size, 2, 'the failures were spread over both workers');
+    const right = await pool(4, 1, () => signIn(t.password));
+    assert.deepEqual(right.map((r) => r.status), [429, 429, 429, 429], JSON.stringify(right.map((r) => [r.worker, r.body])));
+    assert.equal(new Set(right.map((r) => r.worker)).size, 2, 'refused by both workers');
+    assert.equal(right[0]?.body.error, 'rate_limited');
+  });
+
   // Last: it locks 127.0.0.1 out of client authentication on this instance.
   it('the failure limiter counts across workers: 20 failures spread over both lock the pair everywhere', async () => {
     const t = await tenant(instance, 'Lockout', 600);
