@@ -215,6 +215,8 @@ export class LeaseLedger {
  * an account is refused below its limit by at most what the other instances hold, each at most
  * 0.5% of the limit (and less as the budget runs out). If Redis fails or is slow, each instance
  * decides from its local counts (as without Redis) and adds them to the shared count later.
+ * The worker processes of one `serve` without Redis share the budget the same way, leasing from
+ * their primary process (a LeaseSource over IPC, src/cluster/) instead of Redis.
  */
 export class AccountRateLimiter {
   private readonly accounts: LRUCache<string, AccountState>;
