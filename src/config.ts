@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SIGNING_ALGS, type SigningAlg, isSigningAlg } from './auth/jws.js';
@@ -47,6 +48,14 @@ export interface Config {
   auditRetentionDays: number;
   /** `serve`: how long SIGTERM/SIGINT may take to drain and close before the process exits 1. */
   shutdownTimeoutMs: number;
+  /** CCAUTH_WORKERS: the cores one `serve` uses (default os.availableParallelism()). */
+  workers: number;
+  /** CCAUTH_WORKER_PROCESSES: forces the number of event-loop processes (1..workers); else workerPlan decides. */
+  workerProcesses: number | undefined;
+  /** NODE_ENV=test: each response names the process that served it (x-ccauth-worker), for the worker tests. */
+  workerHeader: boolean;
+  /** UV_THREADPOOL_SIZE as the operator set it (then `serve` leaves the thread pool to it). */
+  threadPoolSize: number | undefined;
 }
 
 /** HTTP methods an upstream can route; `*` in the configuration stands for the ones not listed. */
@@ -93,6 +102,8 @@ const ENV_NAMES = {
   upstreams: 'CCAUTH_UPSTREAMS',
   auditRetentionDays: 'CCAUTH_AUDIT_RETENTION_DAYS',
   shutdownTimeoutMs: 'CCAUTH_SHUTDOWN_TIMEOUT_MS',
+  workers: 'CCAUTH_WORKERS',
+  workerProcesses: 'CCAUTH_WORKER_PROCESSES',
 } as const;
 
 const bool = z
@@ -110,6 +121,9 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/** CCAUTH_WORKERS: at most this many cores. */
+const MAX_WORKERS = 1024;
 
 const schema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -175,9 +189,23 @@ const schema = z.object({
   upstreams: optionalString,
   auditRetentionDays: z.coerce.number().int().min(1).max(36_500).default(400),
   shutdownTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  workers: z.coerce.number({ error: 'expected a whole number of cores, 1..1024' }).int('expected a whole number of cores, 1..1024').min(1, 'expected 1..1024 cores').max(MAX_WORKERS, 'expected 1..1024 cores').default(() => Math.min(MAX_WORKERS, availableParallelism())),
+  workerProcesses: z.coerce.number({ error: 'expected a whole number of processes' }).int('expected a whole number of processes').min(1, 'expected at least 1 process').optional(),
 });
 
 export class ConfigError extends Error {}
+
+/**
+ * How one `serve` uses N cores (CCAUTH_WORKERS): signing runs on the libuv thread pool and an event
+ * loop's own work (HTTP, parsing, HMAC, claims) is about a third of a token's CPU, so one loop keeps
+ * about 3 cores of signing busy. Hence ceil(N / 3) event-loop processes (one process, no cluster,
+ * for N <= 3), each with a thread pool of max(4, ceil(N / processes)). `forcedProcesses`
+ * (CCAUTH_WORKER_PROCESSES) overrides the process count.
+ */
+export function workerPlan(workers: number, forcedProcesses?: number): { processes: number; poolSize: number } {
+  const processes = forcedProcesses ?? Math.ceil(workers / 3);
+  return { processes, poolSize: Math.max(4, Math.ceil(workers / processes)) };
+}
 
 /**
  * The client secret of `ccauth token` from CCAUTH_CLIENT_SECRET (not server configuration, but
@@ -217,6 +245,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = parsed.data;
+  if (c.workerProcesses !== undefined && c.workerProcesses > c.workers) {
+    throw new ConfigError(`Invalid configuration:\n  CCAUTH_WORKER_PROCESSES: expected 1..${c.workers} (at most CCAUTH_WORKERS), got ${c.workerProcesses}`);
+  }
   const upstreams = parseUpstreams(c.upstreams);
   const publicUrl = (c.publicUrl ?? `http://localhost:${c.port}`).replace(/\/+$/, '');
   return {
@@ -230,6 +261,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     masterKey: c.masterKey,
     demoPassword: c.demoPassword,
     upstreams,
+    workerProcesses: c.workerProcesses,
+    workerHeader: env.NODE_ENV === 'test',
+    threadPoolSize: /^\d+$/.test(env.UV_THREADPOOL_SIZE ?? '') ? Number(env.UV_THREADPOOL_SIZE) : undefined,
   };
 }
 

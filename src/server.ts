@@ -36,6 +36,7 @@ import { DEFAULT_RETENTION, RetentionPruner } from './store/retention.js';
 import { DEFAULT_SESSION_POLICY } from './admin/sessions.js';
 import { UsageRepository } from './store/usage.js';
 import { UsageRecorder } from './usage/recorder.js';
+import type { ClusterLink } from './cluster/worker-link.js';
 
 /** Everything one region's process holds, composed from config. */
 export interface Region {
@@ -108,7 +109,7 @@ class OwnedResources {
   }
 }
 
-export async function createRegion(config: Config, options: { log?: Logger; store?: Store } = {}): Promise<Region> {
+export async function createRegion(config: Config, options: { log?: Logger; store?: Store; cluster?: ClusterLink } = {}): Promise<Region> {
   let log: Logger | undefined;
   const owned = new OwnedResources(() => log);
   try {
@@ -119,7 +120,7 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
   }
 }
 
-async function composeRegion(config: Config, options: { log?: Logger; store?: Store }, owned: OwnedResources, useLog: (log: Logger) => void): Promise<Region> {
+async function composeRegion(config: Config, options: { log?: Logger; store?: Store; cluster?: ClusterLink }, owned: OwnedResources, useLog: (log: Logger) => void): Promise<Region> {
   const log = options.log ?? createLogger(config);
   useLog(log);
   const store = options.store ?? (await Store.open(config));
@@ -188,7 +189,18 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
       void subscriber.subscribe(channel).catch((err) => log.warn({ err }, 'Redis subscribe failed; relying on polling'));
     });
   }
-  const limiter = new AccountRateLimiter(redis, `ccauth:${config.region}:rl`, 200, (err) => log.debug({ err }, 'Redis rate-limit sync failed; using local counts'));
+  // One of several worker processes of a `serve` (src/cluster/): a change written here nudges the
+  // other workers at once through the primary; without Redis, budgets and failure counts are the primary's.
+  const cluster = options.cluster;
+  if (cluster) {
+    store.changeSignal.add(cluster.changed);
+    const stopNudges = cluster.onNudge(() => feed.nudge());
+    owned.add('worker nudges', () => {
+      store.changeSignal.delete(cluster.changed);
+      stopNudges();
+    });
+  }
+  const limiter = new AccountRateLimiter(redis ?? cluster?.leases, `ccauth:${config.region}:rl`, 200, (err) => log.debug({ err }, 'Redis rate-limit sync failed; using local counts'));
   limiter.start();
   owned.add('rate limiter', () => limiter.stop());
   const lastUsed = new LastUsedRecorder(store, config.lastUsedFlushMs, log);
@@ -204,6 +216,8 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   const metrics = new Registry();
   metrics.setDefaultLabels({ region: config.region });
   collectDefaultMetrics({ register: metrics, prefix: 'ccauth_' });
+  // A worker of several: the primary serves /metrics for the whole instance (CCAUTH_METRICS_ADDR).
+  options.cluster?.exposeMetrics(metrics);
   const tokenRequests = new Counter({ name: 'ccauth_token_requests_total', help: 'Token endpoint requests by outcome', labelNames: ['outcome'], registers: [metrics] });
 
   const tokens = new TokenService({
@@ -213,7 +227,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
     keys,
     clients,
     hasher,
-    failures: new FailureLimiter(clientFailureLimits(config.authFailuresPerMinute), { redis, keyPrefix: `ccauth:${config.region}:authfail`, onRedisError: (err) => log.debug({ err }, 'Redis failure count failed; using local counts') }),
+    failures: new FailureLimiter(clientFailureLimits(config.authFailuresPerMinute), { redis, source: cluster?.failures(`ccauth:${config.region}:authfail`), keyPrefix: `ccauth:${config.region}:authfail`, onRedisError: (err) => log.debug({ err }, 'Redis failure count failed; using local counts') }),
     lastUsed,
     usage,
   });
@@ -289,7 +303,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   if (!overlaps.length) await app.register(upstreamMethodFallbacks, { upstreams: config.upstreams });
 
   const issuer = new CredentialIssuer(store, hasher);
-  const sessions = new SessionService(store, undefined, undefined, { redis, keyPrefix: `ccauth:${config.region}:signinfail`, onRedisError: (err) => log.debug({ err }, 'Redis failure count failed; using local counts') });
+  const sessions = new SessionService(store, undefined, undefined, { redis, source: cluster?.failures(`ccauth:${config.region}:signinfail`), keyPrefix: `ccauth:${config.region}:signinfail`, onRedisError: (err) => log.debug({ err }, 'Redis failure count failed; using local counts') });
   await app.register(adminRoutes, {
     prefix: '/admin/api',
     store,

@@ -1,8 +1,10 @@
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { Logger } from 'pino';
+import type { PrometheusContentType } from 'prom-client';
 import type { Actor, CreatedCredential } from '../auth/credentials.js';
-import { type Config, type ConfigOverrides, clientSecretFromEnv, loadConfig } from '../config.js';
+import { type Config, type ConfigOverrides, clientSecretFromEnv, loadConfig, workerPlan } from '../config.js';
 import type { DemoSeed } from '../demo.js';
 import { ACCOUNT_STATUSES, LICENSES, USER_STATUSES } from '../domain/licenses.js';
 import type { User } from '../domain/model.js';
@@ -81,7 +83,7 @@ function packageVersion(): string {
  * `timeoutMs` (CCAUTH_SHUTDOWN_TIMEOUT_MS, default 10 s), whether the close hangs or something
  * left open keeps the process alive, it logs why and exits 1. A second signal exits 1 at once.
  */
-async function shutDown(region: { log: Logger; close(): Promise<void> }, timeoutMs: number): Promise<void> {
+async function shutDown(region: { log: Logger; close(): Promise<void> }, timeoutMs: number, signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): Promise<void> {
   const log = region.log;
   log.info({ timeoutMs }, 'shutting down: no new connections, finishing in-flight requests');
   const started = Date.now();
@@ -94,16 +96,107 @@ async function shutDown(region: { log: Logger; close(): Promise<void> }, timeout
     log.error('second signal during shutdown; exiting 1');
     process.exit(1);
   };
-  process.once('SIGINT', force);
-  process.once('SIGTERM', force);
+  for (const signal of signals) process.once(signal, force);
   await region.close();
   closed = true;
-  process.removeListener('SIGINT', force);
-  process.removeListener('SIGTERM', force);
+  for (const signal of signals) process.removeListener(signal, force);
   // Nothing else should keep the process alive now; if something does, the deadline says so.
   deadline.unref();
   log.info({ ms: Date.now() - started }, 'shut down');
   process.exitCode = 0;
+}
+
+/** What `serve` prints once listening: the `--json` document and the human lines. */
+function serveBanner(config: Config, opts: GlobalOptions & { demo?: boolean }, port: number, store: Pick<Store, 'dialect' | 'location'>, seed: DemoSeed | undefined): { document: Record<string, unknown>; lines: string[] } {
+  const url = localUrl(config.host, port);
+  const hint = seed ? firstTokenCommands(url, seed) : undefined;
+  const document = {
+    status: 'listening',
+    url,
+    host: config.host,
+    metrics: config.metricsAddr ? `${localUrl(config.metricsAddr.host, config.metricsAddr.port)}/metrics` : null,
+    publicUrl: config.publicUrl,
+    issuer: config.issuer,
+    region: config.region,
+    store: { dialect: store.dialect, location: store.location },
+    pid: process.pid,
+    demo: !opts.demo
+      ? null
+      : !seed
+        ? { seeded: false, reason: 'the store already has accounts' }
+        : {
+            seeded: true,
+            accountId: seed.accountId,
+            users: seed.users,
+            ...(seed.passwordGenerated ? { password: seed.password } : { passwordFrom: 'CCAUTH_DEMO_PASSWORD' }),
+            credential: seed.credential,
+            firstToken: hint,
+          },
+  };
+  const lines = [`ccauth region ${config.region} listening on ${url} (issuer ${config.issuer})`, listenScope(config.host), `store: ${store.dialect} ${store.location}`];
+  // What clients are told to use (it is in every token): say it, so a wrong one shows at start.
+  lines.push(`public URL (CCAUTH_PUBLIC_URL): ${config.publicUrl}  token URL: ${config.publicUrl}/Auth/connect/token  API reference: ${config.publicUrl}/docs`);
+  if (config.metricsAddr) lines.push(`metrics: ${localUrl(config.metricsAddr.host, config.metricsAddr.port)}/metrics`);
+  if (opts.demo && !seed) lines.push('demo: the store already has accounts; nothing seeded');
+  if (seed && hint) {
+    lines.push(
+      '',
+      'Demo account "Demo Contact Center" created. Shown once, keep it:',
+      `  sign-in: ${seed.users.map((u) => u.email).join(', ')}  password: ${seed.passwordGenerated ? seed.password : '(CCAUTH_DEMO_PASSWORD)'}`,
+      `  admin portal: ${url}/admin/`,
+      `  demo API credential: client_id ${seed.credential.clientId}  client_secret ${seed.credential.clientSecret}`,
+      '',
+      'Get a first token:',
+      `  ${hint.curl}`,
+      'or',
+      `  ${hint.cli}`,
+    );
+  }
+  return { document, lines };
+}
+
+/**
+ * `serve` with several worker processes (src/cluster/primary.ts): this process only forks the
+ * workers, holds the instance-wide budgets and counts, prints the banner once and forwards
+ * SIGTERM/SIGINT. Resolves with the exit code.
+ */
+async function servePrimary(opts: GlobalOptions, config: Config, plan: { processes: number; poolSize: number }): Promise<number> {
+  const [{ runPrimary }, { pino }] = await Promise.all([import('../cluster/primary.js'), import('pino')]);
+  const logOptions = { level: config.logLevel, base: { service: 'ccauth', role: 'primary' } };
+  const log = opts.json ? pino(logOptions, pino.destination({ fd: 2, sync: true })) : pino(logOptions);
+  const threadPool = config.threadPoolSize ?? plan.poolSize;
+  // /metrics of the whole instance: the workers' registries, summed (prom-client's cluster aggregation).
+  let metrics: { close(): Promise<void> } | undefined;
+  if (config.metricsAddr) {
+    const [{ AggregatorRegistry }, { MetricsListener }] = await Promise.all([import('prom-client'), import('../http/metrics-listener.js')]);
+    class InstanceRegistry extends AggregatorRegistry<PrometheusContentType> {
+      override metrics(): Promise<string> {
+        return this.clusterMetrics();
+      }
+    }
+    const listener = new MetricsListener(config.metricsAddr, new InstanceRegistry(), log);
+    try {
+      await listener.start();
+    } catch (err) {
+      throw new CliError(`Could not start the region: CCAUTH_METRICS_ADDR: cannot listen on ${config.metricsAddr.host}:${config.metricsAddr.port}: ${(err as Error).message}`, EXIT_FAILURE);
+    }
+    metrics = listener;
+  }
+  const exitCode = await runPrimary({
+    processes: plan.processes,
+    poolSize: config.threadPoolSize === undefined ? plan.poolSize : undefined,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    log,
+    announce(document, lines, workerPids) {
+      if (opts.json) {
+        print(true, { ...document, pid: process.pid, workers: config.workers, processes: plan.processes, threadPool, workerPids }, () => '');
+      } else {
+        process.stdout.write([...lines, `workers: ${config.workers} (${plan.processes} processes, pids ${workerPids.join(', ')}, thread pool ${threadPool} each)`].join('\n') + '\n');
+      }
+    },
+  });
+  await metrics?.close();
+  return exitCode;
 }
 
 const CLI_ACTOR: Actor = { id: null, email: 'ccauth-cli' };
@@ -197,6 +290,17 @@ export function buildProgram(): Command {
     .action(async (_o, cmd: Command) => {
       const opts = g(cmd) as GlobalOptions & { demo?: boolean };
       const config = configFrom(opts);
+      const plan = workerPlan(config.workers, config.workerProcesses);
+      // One process serves alone when its libuv thread pool is already the planned one (libuv's
+      // default 4, or UV_THREADPOOL_SIZE set by the operator): the pool size is read when the
+      // process starts, so a bigger pool needs a process started with it (a cluster worker).
+      const clustered = plan.processes > 1 || (config.threadPoolSize === undefined && plan.poolSize !== 4);
+      if (cluster.isPrimary && clustered) {
+        process.exitCode = await servePrimary(opts, config, plan);
+        return;
+      }
+      const { WorkerLink } = cluster.isWorker ? await import('../cluster/worker-link.js') : { WorkerLink: undefined };
+      const link = WorkerLink ? new WorkerLink() : undefined;
       // With --json stdout carries only the one document: logs go to stderr.
       const [{ createRegion, createLogger }, { seedDemo }] = await Promise.all([import('../server.js'), import('../demo.js')]);
       let seed: DemoSeed | undefined;
@@ -205,79 +309,57 @@ export function buildProgram(): Command {
         stop = resolve;
       });
       // Listening for the signals before the start: one that arrives while starting stops the
-      // region once it is up, instead of killing the process half-way.
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      // region once it is up, instead of killing the process half-way. A worker process is
+      // stopped by its primary (SIGINT from a terminal reaches the whole process group: the
+      // primary answers it for everyone) or by a SIGTERM of its own.
+      const signals: NodeJS.Signals[] = link ? ['SIGTERM'] : ['SIGINT', 'SIGTERM'];
+      const ignore = () => undefined;
+      if (link) {
+        process.on('SIGINT', ignore);
+        link.onControl((kind) => (kind === 'force' ? process.exit(1) : stop()));
+      }
+      for (const signal of signals) process.once(signal, stop);
+      const unlisten = () => {
+        for (const signal of signals) process.removeListener(signal, stop);
+      };
       let region: Awaited<ReturnType<typeof createRegion>>;
       try {
         // With --json, stdout carries the one JSON document: the logs go to stderr.
-        region = await createRegion(config, opts.json ? { log: createLogger(config, 2) } : {});
+        // A worker of several leaves /metrics to the primary, which sums the workers' metrics.
+        region = await createRegion(link ? { ...config, metricsAddr: undefined } : config, { ...(opts.json ? { log: createLogger(config, 2) } : {}), ...(link ? { cluster: link } : {}) });
       } catch (err) {
-        process.removeListener('SIGINT', stop);
-        process.removeListener('SIGTERM', stop);
+        unlisten();
         throw err;
       }
       try {
-        if (opts.demo) seed = await seedDemo(region.store, region.issuer, config.demoPassword);
+        // Of several workers, the first one seeds (the primary starts the others once it listens).
+        if (opts.demo && (!cluster.isWorker || cluster.worker?.id === 1)) seed = await seedDemo(region.store, region.issuer, config.demoPassword);
+        // Before Fastify sees the request, so that every answer carries it (errors and refusals too).
+        if (config.workerHeader) region.app.server.prependListener('request', (_req, res) => void res.setHeader('x-ccauth-worker', String(process.pid)));
         await region.listen();
       } catch (err) {
-        process.removeListener('SIGINT', stop);
-        process.removeListener('SIGTERM', stop);
+        unlisten();
         await region.close().catch(() => undefined);
         throw new CliError(`Could not start the region: ${(err as Error).message}`, EXIT_FAILURE);
       }
       const address = region.app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
-      const url = localUrl(config.host, port);
-      const hint = seed ? firstTokenCommands(url, seed) : undefined;
-      if (opts.json) {
-        print(true, {
-          status: 'listening',
-          url,
-          host: config.host,
-          metrics: config.metricsAddr ? `${localUrl(config.metricsAddr.host, config.metricsAddr.port)}/metrics` : null,
-          publicUrl: config.publicUrl,
-          issuer: config.issuer,
-          region: config.region,
-          store: { dialect: region.store.dialect, location: region.store.location },
-          pid: process.pid,
-          demo: !opts.demo
-            ? null
-            : !seed
-              ? { seeded: false, reason: 'the store already has accounts' }
-              : {
-                  seeded: true,
-                  accountId: seed.accountId,
-                  users: seed.users,
-                  ...(seed.passwordGenerated ? { password: seed.password } : { passwordFrom: 'CCAUTH_DEMO_PASSWORD' }),
-                  credential: seed.credential,
-                  firstToken: hint,
-                },
-        }, () => '');
+      const banner = serveBanner(config, opts, port, region.store, seed);
+      if (link) {
+        link.listening(banner.document, banner.lines);
       } else {
-        const lines = [`ccauth region ${config.region} listening on ${url} (issuer ${config.issuer})`, listenScope(config.host), `store: ${region.store.dialect} ${region.store.location}`];
-        // What clients are told to use (it is in every token): say it, so a wrong one shows at start.
-        lines.push(`public URL (CCAUTH_PUBLIC_URL): ${config.publicUrl}  token URL: ${config.publicUrl}/Auth/connect/token  API reference: ${config.publicUrl}/docs`);
-        if (config.metricsAddr) lines.push(`metrics: ${localUrl(config.metricsAddr.host, config.metricsAddr.port)}/metrics`);
-        if (opts.demo && !seed) lines.push('demo: the store already has accounts; nothing seeded');
-        if (seed && hint) {
-          lines.push(
-            '',
-            'Demo account "Demo Contact Center" created. Shown once, keep it:',
-            `  sign-in: ${seed.users.map((u) => u.email).join(', ')}  password: ${seed.passwordGenerated ? seed.password : '(CCAUTH_DEMO_PASSWORD)'}`,
-            `  admin portal: ${url}/admin/`,
-            `  demo API credential: client_id ${seed.credential.clientId}  client_secret ${seed.credential.clientSecret}`,
-            '',
-            'Get a first token:',
-            `  ${hint.curl}`,
-            'or',
-            `  ${hint.cli}`,
-          );
-        }
-        process.stdout.write(lines.join('\n') + '\n');
+        const processes = { workers: config.workers, processes: 1, threadPool: config.threadPoolSize ?? plan.poolSize };
+        if (opts.json) print(true, { ...banner.document, ...processes }, () => '');
+        else process.stdout.write([...banner.lines, `workers: ${config.workers} (1 process, thread pool ${processes.threadPool})`].join('\n') + '\n');
       }
       await stopped;
-      await shutDown(region, config.shutdownTimeoutMs);
+      await shutDown(region, config.shutdownTimeoutMs, signals);
+      if (link) {
+        process.removeListener('SIGINT', ignore);
+        link.close();
+        // Closes the channel to the primary, which otherwise keeps this process alive.
+        cluster.worker?.disconnect();
+      }
     });
 
   program
@@ -720,5 +802,7 @@ export async function main(argv: string[]): Promise<void> {
     const { message, exitCode } = describeError(err);
     process.stderr.write(`error: ${message}\n`);
     process.exitCode = exitCode;
+    // A worker of `serve` that cannot start: its channel to the primary would keep it alive.
+    if (cluster.isWorker) process.exit(exitCode);
   }
 }
