@@ -149,28 +149,35 @@ export class CredentialRepository {
     return updated;
   }
 
-  /** Replace the secret; the old one keeps working until graceUntil (epoch ms) when given. */
+  /**
+   * Replace the secret; the old one keeps working until graceUntil (epoch ms) when given. One
+   * UPDATE whose SET reads the row's own columns, so two rotations at the same moment serialize on
+   * the row (PostgreSQL: row lock, re-evaluated after the first commits; SQLite: one writer): a
+   * rotation with grace keeps as previous whatever secret is current when it applies, never a
+   * secret that a concurrent rotation without grace has already cut.
+   */
   async replaceSecret(id: string, secretHash: string, graceUntil: number | null, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
-    const current = await db.selectFrom('api_credentials').select(['secret_hash', 'secret_id', 'client_id']).where('id', '=', id).executeTakeFirst();
-    if (!current) return undefined;
-    await db
+    const now = Date.now();
+    const updated = await db
       .updateTable('api_credentials')
-      .set({
+      .set((eb) => ({
         secret_hash: secretHash,
-        previous_secret_hash: graceUntil === null ? null : current.secret_hash,
+        previous_secret_hash: graceUntil === null ? null : eb.ref('secret_hash'),
         previous_secret_expires_at: graceUntil,
         // Tokens carry the id of their secret: without grace every token of the old secret stops
         // working at once (with grace, when the grace ends), whatever the second it was issued in.
         secret_id: newSecretId(),
-        previous_secret_id: graceUntil === null ? null : current.secret_id,
+        previous_secret_id: graceUntil === null ? null : eb.ref('secret_id'),
         // Tokens issued before secret ids existed carry none: for them the cut is the start of
         // this second (token times are whole seconds).
-        ...(graceUntil === null ? { tokens_not_before: Math.floor(Date.now() / 1000) * 1000 } : {}),
-        updated_at: Date.now(),
-      })
+        ...(graceUntil === null ? { tokens_not_before: Math.floor(now / 1000) * 1000 } : {}),
+        updated_at: now,
+      }))
       .where('id', '=', id)
-      .execute();
-    await recordChange(db, 'credential', current.client_id);
+      .returning(['client_id'])
+      .executeTakeFirst();
+    if (!updated) return undefined;
+    await recordChange(db, 'credential', updated.client_id);
     return this.get(id, db);
   }
 
