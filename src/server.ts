@@ -17,7 +17,7 @@ import { RevocationList } from './gateway/revocations.js';
 import { upstreamMethodFallbacks, upstreamOverlaps, upstreamRoutes } from './gateway/upstream.js';
 import { openApi } from './docs/openapi.js';
 import { docsRoutes } from './docs/ui.js';
-import { ClientCache } from './auth/client-cache.js';
+import { ClientCache, type ClientCacheOptions } from './auth/client-cache.js';
 import { CredentialIssuer } from './auth/credentials.js';
 import { FailureLimiter, clientFailureLimits } from './auth/failure-limiter.js';
 import { LastUsedRecorder } from './auth/last-used.js';
@@ -104,7 +104,7 @@ class OwnedResources {
   }
 }
 
-export async function createRegion(config: Config, options: { log?: Logger; store?: Store } = {}): Promise<Region> {
+export async function createRegion(config: Config, options: RegionOptions = {}): Promise<Region> {
   let log: Logger | undefined;
   const owned = new OwnedResources(() => log);
   try {
@@ -115,7 +115,14 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
   }
 }
 
-async function composeRegion(config: Config, options: { log?: Logger; store?: Store }, owned: OwnedResources, useLog: (log: Logger) => void): Promise<Region> {
+/** Tests shorten the client cache's TTLs through `clientCache`. */
+export interface RegionOptions {
+  log?: Logger;
+  store?: Store;
+  clientCache?: Pick<ClientCacheOptions, 'ttlMs' | 'staleIfErrorMs'>;
+}
+
+async function composeRegion(config: Config, options: RegionOptions, owned: OwnedResources, useLog: (log: Logger) => void): Promise<Region> {
   const log = options.log ?? createLogger(config);
   useLog(log);
   const store = options.store ?? (await Store.open(config));
@@ -128,7 +135,8 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   await feed.init();
   const keys = new KeySet(store, masterKey, config.region);
   await keys.ensureAndLoad();
-  const clients = new ClientCache(store);
+  // Stale-if-error only while this instance's feed fails too: the outage is the store's, not one read's.
+  const clients = new ClientCache(store, undefined, { ...options.clientCache, storeOutage: () => feed.failing });
   const revocations = new RevocationList();
   revocations.addAll(await store.revokedTokens.listLive());
   feed.onResync(async () => {

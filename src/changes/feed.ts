@@ -110,6 +110,11 @@ export class ChangeFeed {
     return this.highest;
   }
 
+  /** Whether the last poll failed (the store cannot be read from this instance). */
+  get failing(): boolean {
+    return this.failingSince !== 0;
+  }
+
   private failingSince = 0;
   private lastFailureLog = 0;
 
