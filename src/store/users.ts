@@ -100,7 +100,9 @@ export class UserRepository {
     if (changes.passwordHash !== undefined) set.password_hash = changes.passwordHash;
     const result = await db.updateTable('users').set(set).where('id', '=', id).executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) return undefined;
-    await recordChange(db, 'user', id);
+    // Only what a token or a credential depends on is a change for the caches (license, status);
+    // presence, skills, name and password are not, and would each cost every instance a poll.
+    if (changes.license !== undefined || changes.status !== undefined) await recordChange(db, 'user', id);
     return this.get(id, db);
   }
 }

@@ -206,7 +206,7 @@ describe('region start-up and the feed cursor', { skip: pg ? false : 'PostgreSQL
         await gate;
       });
       await isWritten;
-      await first.region.store.users.update(tenant.agent.id, { presence: 'Ready' });
+      await first.region.store.accounts.update(tenant.account.id, { name: 'Renamed while starting' });
       const second = await startRegion(env);
       try {
         release();
