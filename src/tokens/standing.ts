@@ -56,8 +56,10 @@ export function standing(client: ClientRecord | null, token: TokenClaims, nowMs 
       client.previousSecretExpiresAt > nowMs;
     if (!current && !previous) return 'secret_rotated';
   }
-  // Tokens issued before secret ids (no claim) are judged by the rotation time, in whole seconds.
-  if (client.tokensNotBefore !== null && token.issuedAt * 1000 < client.tokensNotBefore) return 'secret_rotated';
+  // Only tokens issued before secret ids (no claim) are judged by the rotation time, in whole
+  // seconds: a token that names its secret is judged by that alone (an instance whose clock is a
+  // few ms behind the rotating one must not cut a fresh token of the new secret).
+  if (token.secretId === undefined && client.tokensNotBefore !== null && token.issuedAt * 1000 < client.tokensNotBefore) return 'secret_rotated';
   if ((token.accountEpoch ?? 0) !== client.account.standingEpoch) return 'account_disabled';
   if (client.level === 'user' && (token.userEpoch ?? 0) !== (client.owner?.standingEpoch ?? 0)) return 'owner_disabled';
   const allowed = clientMayGetTokens({ level: client.level, scopes: client.scopes, account: client.account, owner: client.owner });

@@ -61,6 +61,17 @@ describe('token standing through the gateway', () => {
     }
   });
 
+  it('a token of the new secret works though the rotating instance\'s clock was ahead (its whole-second cut is after the token\'s iat)', async () => {
+    const tenant = await createTenant(t.region);
+    const { credential } = await createCredential(t.region, tenant.admin, [SCOPE]);
+    await t.region.store.credentials.replaceSecret(credential.id, t.region.hasher.hash('rotated'), null);
+    // As written by an instance whose clock runs 2 s ahead of this one.
+    await t.region.store.db.updateTable('api_credentials').set({ tokens_not_before: (Math.floor(Date.now() / 1000) + 2) * 1000 }).where('id', '=', credential.id).execute();
+    await t.region.feed.poll();
+    const fresh = await issue(t, credential.clientId, 'rotated');
+    assert.equal((await call(t, fresh)).status, 200, 'the token names the current secret: it stands');
+  });
+
   it('a rotation with grace keeps the old secret\'s tokens until the grace ends, then cuts them', async () => {
     const tenant = await createTenant(t.region);
     const { credential, clientSecret } = await createCredential(t.region, tenant.admin, [SCOPE]);
