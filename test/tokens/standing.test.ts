@@ -72,6 +72,31 @@ describe('token standing through the gateway', () => {
     assert.equal((await call(t, fresh)).status, 200, 'the token names the current secret: it stands');
   });
 
+  it('a token revoked just after its exp stays refused during the verifier\'s leeway, here and at an instance that starts then', async () => {
+    const tenant = await createTenant(t.region);
+    // A one-second lifetime (below what the admin API allows) so that the leeway is reached at once.
+    await t.region.store.accounts.update(tenant.account.id, { accessTokenLifetimeSeconds: 1 });
+    const { credential, clientSecret } = await createCredential(t.region, tenant.admin, [SCOPE]);
+    await t.region.feed.poll();
+    const token = await issue(t, credential.clientId, clientSecret);
+    const exp = Number(JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).exp) * 1000;
+    while (Date.now() < exp + 300) await sleep(50);
+    assert.equal((await call(t, token)).status, 200, 'expired, but within the 10 s leeway');
+    const res = await fetch(`${t.baseUrl}/Auth/connect/revocation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, client_id: credential.clientId, client_secret: clientSecret }).toString(),
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await call(t, token)).status, 401, 'revoked: refused here');
+    const second = await startRegion({ CCAUTH_DATA_DIR: t.dataDir });
+    try {
+      assert.equal((await call(second, token)).status, 401, 'and at an instance that loaded the revocations after exp');
+    } finally {
+      await second.close();
+    }
+  });
+
   it('a rotation with grace keeps the old secret\'s tokens until the grace ends, then cuts them', async () => {
     const tenant = await createTenant(t.region);
     const { credential, clientSecret } = await createCredential(t.region, tenant.admin, [SCOPE]);
