@@ -59,6 +59,8 @@ export interface ClientRecord {
   previousSecretId: string | null;
   /** Tokens issued (iat) before this epoch-ms time are invalid (rotation without grace). */
   tokensNotBefore: number | null;
+  /** Incremented whenever one of the credential's scopes is removed; carried in tokens as `scope_epoch` (absent = 0). */
+  scopeEpoch?: number;
   account: {
     /** Incremented by every disable: a token carries the epoch it was issued in (`account_epoch`). */
     standingEpoch: number;

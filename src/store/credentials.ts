@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable } from 'kysely';
+import { type Kysely, PostgresAdapter, type Selectable, type UpdateObject, sql } from 'kysely';
 import type { AccountStatus, License, UserStatus } from '../domain/licenses.js';
 import type { ClientRecord, Credential, CredentialLevel } from '../domain/model.js';
 import { recordChange } from './changes.js';
@@ -62,6 +62,7 @@ export class CredentialRepository {
       tokens_not_before: null,
       secret_id: newSecretId(),
       previous_secret_id: null,
+      scope_epoch: 0,
     };
     await db.insertInto('api_credentials').values(row).execute();
     await recordChange(db, 'credential', input.clientId);
@@ -99,6 +100,7 @@ export class CredentialRepository {
         'c.tokens_not_before',
         'c.secret_id',
         'c.previous_secret_id',
+        'c.scope_epoch',
         'a.standing_epoch as account_epoch',
         'u.standing_epoch as owner_epoch',
         'a.status as account_status',
@@ -124,6 +126,7 @@ export class CredentialRepository {
       tokensNotBefore: row.tokens_not_before === null ? null : Number(row.tokens_not_before),
       secretId: row.secret_id,
       previousSecretId: row.previous_secret_id,
+      scopeEpoch: Number(row.scope_epoch ?? 0),
       account: {
         standingEpoch: Number(row.account_epoch),
         status: row.account_status as AccountStatus,
@@ -139,9 +142,20 @@ export class CredentialRepository {
   }
 
   async update(id: string, changes: CredentialChanges, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
-    const set: Partial<ApiCredentialsTable> = { updated_at: Date.now() };
+    const set: UpdateObject<Database, 'api_credentials'> = { updated_at: Date.now() };
     if (changes.name !== undefined) set.name = changes.name;
-    if (changes.scopes !== undefined) set.scopes = changes.scopes.join(' ');
+    if (changes.scopes !== undefined) {
+      set.scopes = changes.scopes.join(' ');
+      // Removing a scope is a cut for the tokens that had it (SPEC 3), even if it is added back
+      // later: the scope epoch moves. The current scopes are read under a row lock (PostgreSQL), so
+      // a concurrent update cannot slip a removal past this comparison.
+      let read = db.selectFrom('api_credentials').select('scopes').where('id', '=', id);
+      if (db.getExecutor().adapter instanceof PostgresAdapter) read = read.forUpdate();
+      const current = await read.executeTakeFirst();
+      if (current === undefined) return undefined;
+      const kept = new Set(changes.scopes);
+      if (current.scopes !== '' && current.scopes.split(' ').some((s) => !kept.has(s))) set.scope_epoch = sql<number>`scope_epoch + 1`;
+    }
     const result = await db.updateTable('api_credentials').set(set).where('id', '=', id).executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) return undefined;
     const updated = await this.get(id, db);

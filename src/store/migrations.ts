@@ -227,6 +227,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('api_credentials').dropColumn('secret_id').execute();
       },
     },
+    '0007_scope_epoch': {
+      async up(db: Kysely<unknown>) {
+        // A scope removed and added back must not revive tokens issued before the removal (SPEC 3):
+        // a per-credential epoch, incremented by every removal, carried in tokens (scope_epoch) and
+        // compared for equality like the standing epochs.
+        await db.schema.alterTable('api_credentials').addColumn('scope_epoch', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.alterTable('api_credentials').dropColumn('scope_epoch').execute();
+      },
+    },
   };
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, type UpdateObject, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, type Selectable, type UpdateObject, sql } from 'kysely';
 import type { License, Presence, UserStatus } from '../domain/licenses.js';
 import type { User } from '../domain/model.js';
+import { grantableScopes, mayGrant } from '../domain/policy.js';
 import { recordChange } from './changes.js';
 import type { Database, UsersTable } from './schema.js';
 
@@ -95,6 +96,16 @@ export class UserRepository {
     if (changes.status !== undefined) set.status = changes.status;
     // A disable is a cut: tokens issued before it stay invalid after a re-enable (SPEC rule 9).
     if (changes.status === 'disabled') set.standing_epoch = sql<number>`standing_epoch + 1`;
+    if (changes.license !== undefined) {
+      // A license that may grant fewer scopes is a cut too: a token issued with a scope the owner
+      // lost stays invalid if the license comes back (SPEC 3). Read under a row lock (PostgreSQL).
+      let read = db.selectFrom('users').select('license').where('id', '=', id);
+      if (db.getExecutor().adapter instanceof PostgresAdapter) read = read.forUpdate();
+      const current = await read.executeTakeFirst();
+      if (current === undefined) return undefined;
+      const next = changes.license;
+      if (grantableScopes(current.license as License).some((scope) => !mayGrant(next, scope))) set.standing_epoch = sql<number>`standing_epoch + 1`;
+    }
     if (changes.skills !== undefined) set.skills = JSON.stringify(changes.skills);
     if (changes.presence !== undefined) set.presence = changes.presence;
     if (changes.passwordHash !== undefined) set.password_hash = changes.passwordHash;

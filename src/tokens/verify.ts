@@ -161,7 +161,7 @@ export class TokenVerifier {
     if (!claims) return malformed;
     const now = Math.floor(Date.now() / 1000);
     const { iss, aud, exp, nbf, iat, jti, client_id: clientId, account_id: accountId, scope, region, user_id: userId } = claims;
-    const { secret_id: secretId, user_epoch: userEpoch, account_epoch: accountEpoch } = claims;
+    const { secret_id: secretId, user_epoch: userEpoch, account_epoch: accountEpoch, scope_epoch: scopeEpoch } = claims;
     if (iss !== this.o.issuer || region !== this.o.region) return { reason: 'wrong_audience' };
     if (!(aud === this.o.audience || (Array.isArray(aud) && aud.includes(this.o.audience)))) return { reason: 'wrong_audience' };
     if (typeof exp !== 'number' || exp + this.leeway <= now) return { reason: 'expired' };
@@ -170,7 +170,7 @@ export class TokenVerifier {
     if (typeof jti !== 'string' || typeof clientId !== 'string' || typeof accountId !== 'string' || typeof scope !== 'string') return malformed;
     if (userId !== undefined && typeof userId !== 'string') return malformed;
     if (secretId !== undefined && typeof secretId !== 'string') return malformed;
-    if (!optionalInt(userEpoch) || !optionalInt(accountEpoch)) return malformed;
+    if (!optionalInt(userEpoch) || !optionalInt(accountEpoch) || !optionalInt(scopeEpoch)) return malformed;
     return {
       kid: header.kid,
       key,
@@ -185,6 +185,7 @@ export class TokenVerifier {
         secretId: secretId as string | undefined,
         userEpoch,
         accountEpoch,
+        scopeEpoch,
       },
     };
   }

@@ -97,6 +97,47 @@ describe('token standing through the gateway', () => {
     }
   });
 
+  it('a scope removed and added back does not revive tokens issued before the removal', async () => {
+    const tenant = await createTenant(t.region);
+    const { credential, clientSecret } = await createCredential(t.region, tenant.admin, [SCOPE, 'users:read']);
+    const before = await issue(t, credential.clientId, clientSecret);
+    assert.equal((await call(t, before)).status, 200);
+    await t.region.store.credentials.update(credential.id, { scopes: ['users:read'] });
+    await t.region.feed.poll();
+    assert.equal((await call(t, before)).status, 401, 'the scope was removed');
+    await t.region.store.credentials.update(credential.id, { scopes: [SCOPE, 'users:read'] });
+    await t.region.feed.poll();
+    assert.equal((await call(t, before)).status, 401, 'added back: the earlier token stays invalid');
+    const after = await issue(t, credential.clientId, clientSecret);
+    assert.equal((await call(t, after)).status, 200, 'a token issued after it is added back works');
+    // Adding a scope cuts nothing.
+    await t.region.store.credentials.update(credential.id, { scopes: [SCOPE, 'users:read', 'stats'] });
+    await t.region.feed.poll();
+    assert.equal((await call(t, after)).status, 200);
+  });
+
+  it("an owner's license narrowed and restored does not revive tokens issued before", async () => {
+    const tenant = await createTenant(t.region);
+    const { credential, clientSecret } = await createCredential(t.region, tenant.admin, ['stats']);
+    const res = await tokenRequest(t.baseUrl, { grant_type: 'client_credentials', client_id: credential.clientId, client_secret: clientSecret, scope: 'stats' });
+    assert.equal(res.status, 200);
+    const before = res.body.access_token as string;
+    const stats = async (token: string) => {
+      const r = await fetch(`${t.baseUrl}/stats/agent-activities`, { headers: { authorization: `Bearer ${token}` } });
+      await r.arrayBuffer();
+      return r.status;
+    };
+    assert.notEqual(await stats(before), 401);
+    for (const narrower of ['supervisor', 'agent'] as const) {
+      await t.region.store.users.update(tenant.admin.id, { license: narrower });
+      await t.region.feed.poll();
+      assert.equal(await stats(before), 401, `${narrower}: may not grant stats`);
+      await t.region.store.users.update(tenant.admin.id, { license: 'admin' });
+      await t.region.feed.poll();
+      assert.equal(await stats(before), 401, `admin again after ${narrower}: the earlier token stays invalid`);
+    }
+  });
+
   it('a rotation with grace keeps the old secret\'s tokens until the grace ends, then cuts them', async () => {
     const tenant = await createTenant(t.region);
     const { credential, clientSecret } = await createCredential(t.region, tenant.admin, [SCOPE]);
