@@ -9,6 +9,7 @@ import { adminRoutes } from './admin/routes.js';
 import { SessionService } from './admin/sessions.js';
 import type { Redis } from 'ioredis';
 import { platformApis } from './apis/index.js';
+import { BackgroundRetry } from './changes/background-retry.js';
 import { ChangeFeed } from './changes/feed.js';
 import { BearerVerifier } from './gateway/bearer.js';
 import { gateway } from './gateway/plugin.js';
@@ -139,10 +140,14 @@ async function composeRegion(config: Config, options: RegionOptions, owned: Owne
   const clients = new ClientCache(store, undefined, { ...options.clientCache, storeOutage: () => feed.failing });
   const revocations = new RevocationList();
   revocations.addAll(await store.revokedTokens.listLive());
+  // A key reload that fails (e.g. a key row this instance cannot decrypt) is retried on its own
+  // timer; it never holds up the feed, so later changes (deletes, revocations) still arrive.
+  const keyReload = new BackgroundRetry('signing key reload', () => keys.reload(), log);
+  owned.add('key reload retries', () => keyReload.stop());
   feed.onResync(async () => {
     clients.clear();
     revocations.addAll(await store.revokedTokens.listLive());
-    await keys.reload();
+    await keyReload.run();
   });
   feed.onChange(async (change) => {
     switch (change.kind) {
@@ -156,7 +161,7 @@ async function composeRegion(config: Config, options: RegionOptions, owned: Owne
         clients.invalidateAccount(change.ref);
         break;
       case 'keys':
-        await keys.reload();
+        await keyReload.run();
         break;
       case 'revocation': {
         const revoked = await store.revokedTokens.get(change.ref);

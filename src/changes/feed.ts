@@ -23,6 +23,16 @@ const MAX_GAPS = 10_000;
  */
 const RECENT_GAPS = 1000;
 
+export interface ChangeFeedOptions {
+  /**
+   * A change whose listeners keep failing is retried on the next polls, but not forever: after
+   * this many attempts AND this long since its first failure, the feed reloads in full (onResync)
+   * and moves on, logging it as an error. Defaults: 5 attempts, 10 s.
+   */
+  listenerAttempts?: number;
+  listenerFailingMs?: number;
+}
+
 /**
  * Follows the store's change table so that writes by the CLI or another instance reach this
  * instance's caches within one poll interval. Lossless (Kong cluster_events style, with exact
@@ -44,11 +54,20 @@ export class ChangeFeed {
   private readonly resyncListeners: (() => void | Promise<void>)[] = [];
   private stopped = false;
 
+  /** Change id -> failed attempts of its listeners, and since when (only changes still failing). */
+  private readonly failures = new Map<number, { count: number; since: number }>();
+  private readonly listenerAttempts: number;
+  private readonly listenerFailingMs: number;
+
   constructor(
     private readonly store: Store,
     private readonly intervalMs: number,
     private readonly log: Logger,
-  ) {}
+    options: ChangeFeedOptions = {},
+  ) {
+    this.listenerAttempts = options.listenerAttempts ?? 5;
+    this.listenerFailingMs = options.listenerFailingMs ?? 10_000;
+  }
 
   onChange(listener: ChangeListener): void {
     this.listeners.push(listener);
@@ -128,7 +147,7 @@ export class ChangeFeed {
         if (changes[0]!.id > this.highest + 1) await this.checkPruned(changes[0]!.id);
         for (const change of changes) {
           if (change.id <= this.highest) continue; // already delivered
-          for (const listener of this.listeners) await listener(change);
+          await this.dispatch(change);
           this.delivered(change.id);
         }
         if (changes.length < PAGE) break;
@@ -152,6 +171,26 @@ export class ChangeFeed {
   }
 
   /**
+   * Every listener, for one change. A failure throws (the poll stops; the change is read again on
+   * the next one), up to the bound of ChangeFeedOptions: then a full reload stands in for it.
+   */
+  private async dispatch(change: Change): Promise<void> {
+    try {
+      for (const listener of this.listeners) await listener(change);
+      this.failures.delete(change.id);
+    } catch (err) {
+      const now = Date.now();
+      const failure = this.failures.get(change.id) ?? { count: 0, since: now };
+      failure.count++;
+      this.failures.set(change.id, failure);
+      if (failure.count < this.listenerAttempts || now - failure.since < this.listenerFailingMs) throw err;
+      this.log.error({ err, change, attempts: failure.count }, 'change feed: a listener keeps failing on this change; reloading in full and moving on');
+      for (const listener of this.resyncListeners) await listener();
+      this.failures.delete(change.id);
+    }
+  }
+
+  /**
    * Ids this feed still waits for, newest first (a real out-of-order commit is recent), all of
    * them, a page per query.
    */
@@ -161,7 +200,7 @@ export class ChangeFeed {
     for (let i = 0; i < ids.length; i += PAGE) {
       for (const change of await changesWithIds(this.store.db, ids.slice(i, i + PAGE))) {
         if (!this.gaps.has(change.id)) continue;
-        for (const listener of this.listeners) await listener(change);
+        await this.dispatch(change);
         this.gaps.delete(change.id);
       }
     }
