@@ -84,7 +84,7 @@ describe('the feed bounds retries of a change whose listener keeps failing', () 
       await feed.poll();
       assert.deepEqual(seen, [], 'retried first, nothing after it skipped');
       const deadline = Date.now() + 3000;
-      while (!seen.includes('after') && Date.now() < deadline) {
+      while (!(seen as string[]).includes('after') && Date.now() < deadline) {
         await sleep(100);
         await feed.poll();
       }
