@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type Kysely, PostgresAdapter, type Selectable, type UpdateObject, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, type Selectable, type UpdateObject } from 'kysely';
 import type { AccountStatus, License, UserStatus } from '../domain/licenses.js';
 import type { ClientRecord, Credential, CredentialLevel } from '../domain/model.js';
 import { recordChange } from './changes.js';
@@ -23,6 +23,41 @@ export function toCredential(row: Selectable<ApiCredentialsTable>): Credential {
     updatedAt: iso(row.updated_at) as string,
     lastUsedAt: iso(row.last_used_at),
   };
+}
+
+interface ScopeState {
+  scopes: string[];
+  epoch: number;
+  removals: Record<string, number>;
+}
+
+function parseRemovals(text: string | null | undefined): Record<string, number> {
+  if (!text) return {};
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, number>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function toScopeState(row: { scopes: string; scope_epoch: number; scope_removals: string }): ScopeState {
+  return { scopes: row.scopes === '' ? [] : row.scopes.split(' '), epoch: Number(row.scope_epoch ?? 0), removals: parseRemovals(row.scope_removals) };
+}
+
+async function readScopeState(db: Kysely<Database>, id: string): Promise<ScopeState | undefined> {
+  let read = db.selectFrom('api_credentials').select(['scopes', 'scope_epoch', 'scope_removals']).where('id', '=', id);
+  if (db.getExecutor().adapter instanceof PostgresAdapter) read = read.forUpdate();
+  const row = await read.executeTakeFirst();
+  return row ? toScopeState(row) : undefined;
+}
+
+/** The columns that record `removed` as removed now: a new epoch, and each scope at it. */
+function scopeRemoval(state: ScopeState, removed: readonly string[]): { scope_epoch: number; scope_removals: string } {
+  const epoch = state.epoch + 1;
+  const removals = { ...state.removals };
+  for (const scope of removed) removals[scope] = epoch;
+  return { scope_epoch: epoch, scope_removals: JSON.stringify(removals) };
 }
 
 export interface NewCredential {
@@ -63,6 +98,7 @@ export class CredentialRepository {
       secret_id: newSecretId(),
       previous_secret_id: null,
       scope_epoch: 0,
+      scope_removals: '{}',
     };
     await db.insertInto('api_credentials').values(row).execute();
     await recordChange(db, 'credential', input.clientId);
@@ -101,6 +137,7 @@ export class CredentialRepository {
         'c.secret_id',
         'c.previous_secret_id',
         'c.scope_epoch',
+        'c.scope_removals',
         'a.standing_epoch as account_epoch',
         'u.standing_epoch as owner_epoch',
         'a.status as account_status',
@@ -127,6 +164,7 @@ export class CredentialRepository {
       secretId: row.secret_id,
       previousSecretId: row.previous_secret_id,
       scopeEpoch: Number(row.scope_epoch ?? 0),
+      scopeRemovals: parseRemovals(row.scope_removals),
       account: {
         standingEpoch: Number(row.account_epoch),
         status: row.account_status as AccountStatus,
@@ -146,21 +184,35 @@ export class CredentialRepository {
     if (changes.name !== undefined) set.name = changes.name;
     if (changes.scopes !== undefined) {
       set.scopes = changes.scopes.join(' ');
-      // Removing a scope is a cut for the tokens that had it (SPEC 3), even if it is added back
-      // later: the scope epoch moves. The current scopes are read under a row lock (PostgreSQL), so
-      // a concurrent update cannot slip a removal past this comparison.
-      let read = db.selectFrom('api_credentials').select('scopes').where('id', '=', id);
-      if (db.getExecutor().adapter instanceof PostgresAdapter) read = read.forUpdate();
-      const current = await read.executeTakeFirst();
+      // Removing a scope is a cut for the tokens that have it (SPEC 3), even if it is added back
+      // later: the scope epoch moves and the scope records it. Read under a row lock (PostgreSQL,
+      // inside a transaction), so a concurrent update cannot slip past this comparison.
+      const current = await readScopeState(db, id);
       if (current === undefined) return undefined;
       const kept = new Set(changes.scopes);
-      if (current.scopes !== '' && current.scopes.split(' ').some((s) => !kept.has(s))) set.scope_epoch = sql<number>`scope_epoch + 1`;
+      const removed = current.scopes.filter((s) => !kept.has(s));
+      if (removed.length > 0) Object.assign(set, scopeRemoval(current, removed));
     }
     const result = await db.updateTable('api_credentials').set(set).where('id', '=', id).executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) return undefined;
     const updated = await this.get(id, db);
     if (updated) await recordChange(db, 'credential', updated.clientId);
     return updated;
+  }
+
+  /**
+   * The owner's license no longer grants some scopes: for each of their credentials, those of its
+   * scopes are recorded as removed (the scope list itself is kept: a license given back restores
+   * them for new tokens, never for tokens issued before).
+   */
+  async recordLicenseNarrowed(ownerUserId: string, stillGranted: (scope: string) => boolean, db: Kysely<Database> = this.db): Promise<void> {
+    let read = db.selectFrom('api_credentials').select(['id', 'scopes', 'scope_epoch', 'scope_removals']).where('owner_user_id', '=', ownerUserId);
+    if (db.getExecutor().adapter instanceof PostgresAdapter) read = read.forUpdate();
+    for (const row of await read.execute()) {
+      const state = toScopeState(row);
+      const lost = state.scopes.filter((s) => !stillGranted(s));
+      if (lost.length > 0) await db.updateTable('api_credentials').set(scopeRemoval(state, lost)).where('id', '=', row.id).execute();
+    }
   }
 
   /**

@@ -230,11 +230,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0007_scope_epoch': {
       async up(db: Kysely<unknown>) {
         // A scope removed and added back must not revive tokens issued before the removal (SPEC 3):
-        // a per-credential epoch, incremented by every removal, carried in tokens (scope_epoch) and
-        // compared for equality like the standing epochs.
+        // a per-credential epoch, incremented by every removal (of the credential's scopes, or by
+        // the owner's license), carried in tokens (scope_epoch), and per scope the epoch its latest
+        // removal made: a token is invalid when one of its scopes was removed at a later epoch.
         await db.schema.alterTable('api_credentials').addColumn('scope_epoch', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('api_credentials').addColumn('scope_removals', 'text', (c) => c.notNull().defaultTo('{}')).execute();
       },
       async down(db: Kysely<unknown>) {
+        await db.schema.alterTable('api_credentials').dropColumn('scope_removals').execute();
         await db.schema.alterTable('api_credentials').dropColumn('scope_epoch').execute();
       },
     },

@@ -4,6 +4,7 @@ import type { License, Presence, UserStatus } from '../domain/licenses.js';
 import type { User } from '../domain/model.js';
 import { grantableScopes, mayGrant } from '../domain/policy.js';
 import { recordChange } from './changes.js';
+import { CredentialRepository } from './credentials.js';
 import type { Database, UsersTable } from './schema.js';
 
 export function toUser(row: Selectable<UsersTable>): User {
@@ -97,14 +98,16 @@ export class UserRepository {
     // A disable is a cut: tokens issued before it stay invalid after a re-enable (SPEC rule 9).
     if (changes.status === 'disabled') set.standing_epoch = sql<number>`standing_epoch + 1`;
     if (changes.license !== undefined) {
-      // A license that may grant fewer scopes is a cut too: a token issued with a scope the owner
-      // lost stays invalid if the license comes back (SPEC 3). Read under a row lock (PostgreSQL).
+      // A license that may grant fewer scopes removes them from the owner's credentials for every
+      // token issued before: such a token stays invalid if the license comes back (SPEC 3).
       let read = db.selectFrom('users').select('license').where('id', '=', id);
       if (db.getExecutor().adapter instanceof PostgresAdapter) read = read.forUpdate();
       const current = await read.executeTakeFirst();
       if (current === undefined) return undefined;
       const next = changes.license;
-      if (grantableScopes(current.license as License).some((scope) => !mayGrant(next, scope))) set.standing_epoch = sql<number>`standing_epoch + 1`;
+      if (grantableScopes(current.license as License).some((scope) => !mayGrant(next, scope))) {
+        await new CredentialRepository(db).recordLicenseNarrowed(id, (scope) => mayGrant(next, scope), db);
+      }
     }
     if (changes.skills !== undefined) set.skills = JSON.stringify(changes.skills);
     if (changes.presence !== undefined) set.presence = changes.presence;

@@ -66,9 +66,9 @@ export function standing(client: ClientRecord | null, token: TokenClaims, nowMs 
   if (client.level === 'user' && (token.userEpoch ?? 0) !== (client.owner?.standingEpoch ?? 0)) return 'owner_disabled';
   const allowed = clientMayGetTokens({ level: client.level, scopes: client.scopes, account: client.account, owner: client.owner });
   if (!allowed.ok) return client.account.status !== 'active' ? 'account_disabled' : client.owner && client.owner.status !== 'active' ? 'owner_disabled' : 'client_not_allowed';
-  // A scope was removed since (even if added back): the token is invalid (SPEC 3).
-  if ((token.scopeEpoch ?? 0) !== (client.scopeEpoch ?? 0)) return 'scope_removed';
   for (const scope of token.scopes) {
+    // One of its scopes was removed after it was issued (even if added back since): invalid (SPEC 3).
+    if ((client.scopeRemovals?.[scope] ?? 0) > (token.scopeEpoch ?? 0)) return 'scope_removed';
     if (!client.scopes.includes(scope)) return 'scope_removed';
     if (client.level === 'user' && client.owner && !mayGrant(client.owner.license, scope)) return 'scope_removed';
   }

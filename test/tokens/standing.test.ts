@@ -110,6 +110,10 @@ describe('token standing through the gateway', () => {
     assert.equal((await call(t, before)).status, 401, 'added back: the earlier token stays invalid');
     const after = await issue(t, credential.clientId, clientSecret);
     assert.equal((await call(t, after)).status, 200, 'a token issued after it is added back works');
+    // Removing another scope leaves tokens without it alone.
+    await t.region.store.credentials.update(credential.id, { scopes: [SCOPE] });
+    await t.region.feed.poll();
+    assert.equal((await call(t, after)).status, 200);
     // Adding a scope cuts nothing.
     await t.region.store.credentials.update(credential.id, { scopes: [SCOPE, 'users:read', 'stats'] });
     await t.region.feed.poll();
@@ -118,10 +122,13 @@ describe('token standing through the gateway', () => {
 
   it("an owner's license narrowed and restored does not revive tokens issued before", async () => {
     const tenant = await createTenant(t.region);
-    const { credential, clientSecret } = await createCredential(t.region, tenant.admin, ['stats']);
+    const { credential, clientSecret } = await createCredential(t.region, tenant.admin, ['stats', 'users:read']);
     const res = await tokenRequest(t.baseUrl, { grant_type: 'client_credentials', client_id: credential.clientId, client_secret: clientSecret, scope: 'stats' });
     assert.equal(res.status, 200);
     const before = res.body.access_token as string;
+    // A token without the scope the narrower license loses is not affected by it.
+    const other = await tokenRequest(t.baseUrl, { grant_type: 'client_credentials', client_id: credential.clientId, client_secret: clientSecret, scope: 'users:read' });
+    const unaffected = other.body.access_token as string;
     const stats = async (token: string) => {
       const r = await fetch(`${t.baseUrl}/stats/agent-activities`, { headers: { authorization: `Bearer ${token}` } });
       await r.arrayBuffer();
@@ -132,10 +139,14 @@ describe('token standing through the gateway', () => {
       await t.region.store.users.update(tenant.admin.id, { license: narrower });
       await t.region.feed.poll();
       assert.equal(await stats(before), 401, `${narrower}: may not grant stats`);
+      // Still a valid token (403: not for this route, rather than 401): supervisor may grant users:read.
+      if (narrower === 'supervisor') assert.equal((await call(t, unaffected)).status, 403, 'supervisor may still grant users:read');
       await t.region.store.users.update(tenant.admin.id, { license: 'admin' });
       await t.region.feed.poll();
       assert.equal(await stats(before), 401, `admin again after ${narrower}: the earlier token stays invalid`);
     }
+    const after = await tokenRequest(t.baseUrl, { grant_type: 'client_credentials', client_id: credential.clientId, client_secret: clientSecret, scope: 'stats' });
+    assert.notEqual(await stats(after.body.access_token as string), 401, 'a token issued after the license came back works');
   });
 
   it('a rotation with grace keeps the old secret\'s tokens until the grace ends, then cuts them', async () => {
