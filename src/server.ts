@@ -9,6 +9,7 @@ import { adminRoutes } from './admin/routes.js';
 import { SessionService } from './admin/sessions.js';
 import type { Redis } from 'ioredis';
 import { platformApis } from './apis/index.js';
+import { BackgroundRetry } from './changes/background-retry.js';
 import { ChangeFeed } from './changes/feed.js';
 import { BearerVerifier } from './gateway/bearer.js';
 import { gateway } from './gateway/plugin.js';
@@ -17,7 +18,7 @@ import { RevocationList } from './gateway/revocations.js';
 import { upstreamMethodFallbacks, upstreamOverlaps, upstreamRoutes } from './gateway/upstream.js';
 import { openApi } from './docs/openapi.js';
 import { docsRoutes } from './docs/ui.js';
-import { ClientCache } from './auth/client-cache.js';
+import { ClientCache, type ClientCacheOptions } from './auth/client-cache.js';
 import { CredentialIssuer } from './auth/credentials.js';
 import { FailureLimiter, clientFailureLimits } from './auth/failure-limiter.js';
 import { LastUsedRecorder } from './auth/last-used.js';
@@ -109,7 +110,7 @@ class OwnedResources {
   }
 }
 
-export async function createRegion(config: Config, options: { log?: Logger; store?: Store; cluster?: ClusterLink } = {}): Promise<Region> {
+export async function createRegion(config: Config, options: RegionOptions = {}): Promise<Region> {
   let log: Logger | undefined;
   const owned = new OwnedResources(() => log);
   try {
@@ -120,7 +121,15 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
   }
 }
 
-async function composeRegion(config: Config, options: { log?: Logger; store?: Store; cluster?: ClusterLink }, owned: OwnedResources, useLog: (log: Logger) => void): Promise<Region> {
+/** Tests shorten the client cache's TTLs through `clientCache`. */
+export interface RegionOptions {
+  log?: Logger;
+  store?: Store;
+  clientCache?: Pick<ClientCacheOptions, 'ttlMs' | 'staleIfErrorMs'>;
+  cluster?: ClusterLink;
+}
+
+async function composeRegion(config: Config, options: RegionOptions, owned: OwnedResources, useLog: (log: Logger) => void): Promise<Region> {
   const log = options.log ?? createLogger(config);
   useLog(log);
   const store = options.store ?? (await Store.open(config));
@@ -133,13 +142,18 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   await feed.init();
   const keys = new KeySet(store, masterKey, config.region, config.signingAlg);
   await keys.ensureAndLoad({ publishConfiguredAlg: true });
-  const clients = new ClientCache(store);
+  // Stale-if-error only while this instance's feed fails too: the outage is the store's, not one read's.
+  const clients = new ClientCache(store, undefined, { ...options.clientCache, storeOutage: () => feed.failing });
   const revocations = new RevocationList();
   revocations.addAll(await store.revokedTokens.listLive());
+  // A key reload that fails (e.g. a key row this instance cannot decrypt) is retried on its own
+  // timer; it never holds up the feed, so later changes (deletes, revocations) still arrive.
+  const keyReload = new BackgroundRetry('signing key reload', () => keys.reload(), log);
+  owned.add('key reload retries', () => keyReload.stop());
   feed.onResync(async () => {
     clients.clear();
     revocations.addAll(await store.revokedTokens.listLive());
-    await keys.reload();
+    await keyReload.run();
   });
   feed.onChange(async (change) => {
     switch (change.kind) {
@@ -153,7 +167,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
         clients.invalidateAccount(change.ref);
         break;
       case 'keys':
-        await keys.reload();
+        await keyReload.run();
         break;
       case 'revocation': {
         const revoked = await store.revokedTokens.get(change.ref);

@@ -208,7 +208,8 @@ export class KeySet {
   jwks(): string {
     if (Date.now() >= this.nextExpiryCheck) {
       this.nextExpiryCheck = Infinity;
-      void this.reload().catch(() => undefined);
+      // A failed reload is tried again by a JWKS request a second later.
+      void this.reload().catch(() => (this.nextExpiryCheck = Date.now() + 1000));
     }
     return this.jwksJson;
   }

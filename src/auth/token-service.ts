@@ -208,6 +208,7 @@ export class TokenService {
     if (client.usedSecretId !== null) claims.secret_id = client.usedSecretId;
     claims.account_epoch = client.account.standingEpoch;
     if (client.level === 'user' && client.owner) claims.user_epoch = client.owner.standingEpoch;
+    if (client.scopeEpoch) claims.scope_epoch = client.scopeEpoch;
     const signingInput = `${key.encodedHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
     const signature = (await jwsSign(key.alg, key.privateKey, Buffer.from(signingInput))).toString('base64url');
     return { accessToken: `${signingInput}.${signature}`, expiresIn, scope, clientId: client.clientId, accountId: client.accountId };

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, type Selectable, type UpdateObject, sql } from 'kysely';
 import type { AccountStatus, License, UserStatus } from '../domain/licenses.js';
 import type { ClientRecord, Credential, CredentialLevel } from '../domain/model.js';
 import { recordChange } from './changes.js';
@@ -23,6 +23,41 @@ export function toCredential(row: Selectable<ApiCredentialsTable>): Credential {
     updatedAt: iso(row.updated_at) as string,
     lastUsedAt: iso(row.last_used_at),
   };
+}
+
+interface ScopeState {
+  scopes: string[];
+  epoch: number;
+  removals: Record<string, number>;
+}
+
+function parseRemovals(text: string | null | undefined): Record<string, number> {
+  if (!text) return {};
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, number>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function toScopeState(row: { scopes: string; scope_epoch: number; scope_removals: string }): ScopeState {
+  return { scopes: row.scopes === '' ? [] : row.scopes.split(' '), epoch: Number(row.scope_epoch ?? 0), removals: parseRemovals(row.scope_removals) };
+}
+
+async function readScopeState(db: Kysely<Database>, id: string): Promise<ScopeState | undefined> {
+  let read = db.selectFrom('api_credentials').select(['scopes', 'scope_epoch', 'scope_removals']).where('id', '=', id);
+  if (db.getExecutor().adapter instanceof PostgresAdapter) read = read.forUpdate();
+  const row = await read.executeTakeFirst();
+  return row ? toScopeState(row) : undefined;
+}
+
+/** The columns that record `removed` as removed now: a new epoch, and each scope at it. */
+function scopeRemoval(state: ScopeState, removed: readonly string[]): { scope_epoch: number; scope_removals: string } {
+  const epoch = state.epoch + 1;
+  const removals = { ...state.removals };
+  for (const scope of removed) removals[scope] = epoch;
+  return { scope_epoch: epoch, scope_removals: JSON.stringify(removals) };
 }
 
 export interface NewCredential {
@@ -62,6 +97,8 @@ export class CredentialRepository {
       tokens_not_before: null,
       secret_id: newSecretId(),
       previous_secret_id: null,
+      scope_epoch: 0,
+      scope_removals: '{}',
     };
     await db.insertInto('api_credentials').values(row).execute();
     await recordChange(db, 'credential', input.clientId);
@@ -99,6 +136,8 @@ export class CredentialRepository {
         'c.tokens_not_before',
         'c.secret_id',
         'c.previous_secret_id',
+        'c.scope_epoch',
+        'c.scope_removals',
         'a.standing_epoch as account_epoch',
         'u.standing_epoch as owner_epoch',
         'a.status as account_status',
@@ -124,6 +163,8 @@ export class CredentialRepository {
       tokensNotBefore: row.tokens_not_before === null ? null : Number(row.tokens_not_before),
       secretId: row.secret_id,
       previousSecretId: row.previous_secret_id,
+      scopeEpoch: Number(row.scope_epoch ?? 0),
+      scopeRemovals: parseRemovals(row.scope_removals),
       account: {
         standingEpoch: Number(row.account_epoch),
         status: row.account_status as AccountStatus,
@@ -139,9 +180,19 @@ export class CredentialRepository {
   }
 
   async update(id: string, changes: CredentialChanges, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
-    const set: Partial<ApiCredentialsTable> = { updated_at: Date.now() };
+    const set: UpdateObject<Database, 'api_credentials'> = { updated_at: Date.now() };
     if (changes.name !== undefined) set.name = changes.name;
-    if (changes.scopes !== undefined) set.scopes = changes.scopes.join(' ');
+    if (changes.scopes !== undefined) {
+      set.scopes = changes.scopes.join(' ');
+      // Removing a scope is a cut for the tokens that have it (SPEC 3), even if it is added back
+      // later: the scope epoch moves and the scope records it. Read under a row lock (PostgreSQL,
+      // inside a transaction), so a concurrent update cannot slip past this comparison.
+      const current = await readScopeState(db, id);
+      if (current === undefined) return undefined;
+      const kept = new Set(changes.scopes);
+      const removed = current.scopes.filter((s) => !kept.has(s));
+      if (removed.length > 0) Object.assign(set, scopeRemoval(current, removed));
+    }
     const result = await db.updateTable('api_credentials').set(set).where('id', '=', id).executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) return undefined;
     const updated = await this.get(id, db);
@@ -149,28 +200,50 @@ export class CredentialRepository {
     return updated;
   }
 
-  /** Replace the secret; the old one keeps working until graceUntil (epoch ms) when given. */
+  /**
+   * The owner's license no longer grants some scopes: for each of their credentials, those of its
+   * scopes are recorded as removed (the scope list itself is kept: a license given back restores
+   * them for new tokens, never for tokens issued before).
+   */
+  async recordLicenseNarrowed(ownerUserId: string, stillGranted: (scope: string) => boolean, db: Kysely<Database> = this.db): Promise<void> {
+    let read = db.selectFrom('api_credentials').select(['id', 'scopes', 'scope_epoch', 'scope_removals']).where('owner_user_id', '=', ownerUserId);
+    if (db.getExecutor().adapter instanceof PostgresAdapter) read = read.forUpdate();
+    for (const row of await read.execute()) {
+      const state = toScopeState(row);
+      const lost = state.scopes.filter((s) => !stillGranted(s));
+      if (lost.length > 0) await db.updateTable('api_credentials').set(scopeRemoval(state, lost)).where('id', '=', row.id).execute();
+    }
+  }
+
+  /**
+   * Replace the secret; the old one keeps working until graceUntil (epoch ms) when given. One
+   * UPDATE whose SET reads the row's own columns, so two rotations at the same moment serialize on
+   * the row (PostgreSQL: row lock, re-evaluated after the first commits; SQLite: one writer): a
+   * rotation with grace keeps as previous whatever secret is current when it applies, never a
+   * secret that a concurrent rotation without grace has already cut.
+   */
   async replaceSecret(id: string, secretHash: string, graceUntil: number | null, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
-    const current = await db.selectFrom('api_credentials').select(['secret_hash', 'secret_id', 'client_id']).where('id', '=', id).executeTakeFirst();
-    if (!current) return undefined;
-    await db
+    const now = Date.now();
+    const updated = await db
       .updateTable('api_credentials')
-      .set({
+      .set((eb) => ({
         secret_hash: secretHash,
-        previous_secret_hash: graceUntil === null ? null : current.secret_hash,
+        previous_secret_hash: graceUntil === null ? null : eb.ref('secret_hash'),
         previous_secret_expires_at: graceUntil,
         // Tokens carry the id of their secret: without grace every token of the old secret stops
         // working at once (with grace, when the grace ends), whatever the second it was issued in.
         secret_id: newSecretId(),
-        previous_secret_id: graceUntil === null ? null : current.secret_id,
+        previous_secret_id: graceUntil === null ? null : eb.ref('secret_id'),
         // Tokens issued before secret ids existed carry none: for them the cut is the start of
         // this second (token times are whole seconds).
-        ...(graceUntil === null ? { tokens_not_before: Math.floor(Date.now() / 1000) * 1000 } : {}),
-        updated_at: Date.now(),
-      })
+        ...(graceUntil === null ? { tokens_not_before: Math.floor(now / 1000) * 1000 } : {}),
+        updated_at: now,
+      }))
       .where('id', '=', id)
-      .execute();
-    await recordChange(db, 'credential', current.client_id);
+      .returning(['client_id'])
+      .executeTakeFirst();
+    if (!updated) return undefined;
+    await recordChange(db, 'credential', updated.client_id);
     return this.get(id, db);
   }
 

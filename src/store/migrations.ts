@@ -197,11 +197,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         // admin sessions; the existing audit index leads with account_id and cannot serve that.
         await db.schema.createIndex('audit_events_at_idx').on('audit_events').column('at').execute();
         await db.schema.createIndex('admin_sessions_expires_idx').on('admin_sessions').column('expires_at').execute();
-        // Never enforced anywhere (no SPEC rule asks for a per-account token cap).
-        await db.schema.alterTable('accounts').dropColumn('token_rate_limit_per_minute').execute();
+        // accounts.token_rate_limit_per_minute is no longer read or written (never enforced; no SPEC
+        // rule asks for a per-account token cap), but it stays in this release: the previous release
+        // still reads it, and instances of both run side by side during a rolling upgrade. A later
+        // release drops it (docs/decisions.md).
       },
       async down(db: Kysely<unknown>) {
-        await db.schema.alterTable('accounts').addColumn('token_rate_limit_per_minute', 'integer').execute();
         await db.schema.dropIndex('admin_sessions_expires_idx').ifExists().execute();
         await db.schema.dropIndex('audit_events_at_idx').ifExists().execute();
       },
@@ -262,6 +263,20 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       async down(db: Kysely<unknown>) {
         await db.schema.dropTable('usage_events').ifExists().execute();
         await db.schema.dropTable('usage_counters').ifExists().execute();
+      },
+    },
+    '0008_scope_epoch': {
+      async up(db: Kysely<unknown>) {
+        // A scope removed and added back must not revive tokens issued before the removal (SPEC 3):
+        // a per-credential epoch, incremented by every removal (of the credential's scopes, or by
+        // the owner's license), carried in tokens (scope_epoch), and per scope the epoch its latest
+        // removal made: a token is invalid when one of its scopes was removed at a later epoch.
+        await db.schema.alterTable('api_credentials').addColumn('scope_epoch', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('api_credentials').addColumn('scope_removals', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.alterTable('api_credentials').dropColumn('scope_removals').execute();
+        await db.schema.alterTable('api_credentials').dropColumn('scope_epoch').execute();
       },
     },
   };

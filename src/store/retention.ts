@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
+import { latestChangeId } from './changes.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 import { pruneUsage } from './usage.js';
@@ -12,7 +13,8 @@ import { USAGE_RETENTION_DAYS } from '../usage/model.js';
  * - revoked token ids once the token has expired (plus a margin for clock skew between
  *   instances): an expired token is refused anyway;
  * - change feed rows older than `changesRetentionMs` (default 1 hour, far above any poll
- *   interval or gap timeout of the feed: every instance has read them long before);
+ *   interval or gap timeout of the feed: every instance has read them long before), except the
+ *   newest row, which always stays;
  * - audit events older than `auditRetentionDays` (CCAUTH_AUDIT_RETENTION_DAYS, default 400);
  * - usage counters and events older than `usageRetentionDays` (default 90).
  */
@@ -111,11 +113,14 @@ async function prunePass(db: Kysely<Database>, policy: RetentionPolicy, now: num
     ),
   );
   const changesBefore = now - policy.changesRetentionMs;
+  // The newest row always stays, however old: it is where a starting instance's cursor begins, so
+  // the ids below it that were pruned are never taken for changes still to come (src/changes/feed.ts).
+  const newest = await latestChangeId(db);
   const changes = await batches(async () =>
     count(
       await db
         .deleteFrom('changes')
-        .where('id', 'in', (eb) => eb.selectFrom('changes').select('id').where('at', '<', changesBefore).orderBy('id').limit(n))
+        .where('id', 'in', (eb) => eb.selectFrom('changes').select('id').where('at', '<', changesBefore).where('id', '<', newest).orderBy('id').limit(n))
         .executeTakeFirst(),
     ),
   );

@@ -52,6 +52,10 @@ export interface ApiCredentialsTable {
   /** Id of the current secret and of the previous one (0005); tokens carry it as secret_id. */
   secret_id: string | null;
   previous_secret_id: string | null;
+  /** Incremented whenever a scope is removed (0007); tokens carry it as scope_epoch (absent = 0). */
+  scope_epoch: number;
+  /** JSON object: scope -> the scope_epoch its latest removal made (0007). */
+  scope_removals: string;
 }
 
 export interface RevokedTokensTable {

@@ -175,7 +175,7 @@ export class TokenVerifier {
     if (!claims) return malformed;
     const now = Math.floor(Date.now() / 1000);
     const { iss, aud, exp, nbf, iat, jti, client_id: clientId, account_id: accountId, scope, region, user_id: userId } = claims;
-    const { secret_id: secretId, user_epoch: userEpoch, account_epoch: accountEpoch } = claims;
+    const { secret_id: secretId, user_epoch: userEpoch, account_epoch: accountEpoch, scope_epoch: scopeEpoch } = claims;
     if (iss !== this.o.issuer || region !== this.o.region) return { reason: 'wrong_audience' };
     if (!(aud === this.o.audience || (Array.isArray(aud) && aud.includes(this.o.audience)))) return { reason: 'wrong_audience' };
     if (typeof exp !== 'number') return { reason: 'expired' };
@@ -184,7 +184,7 @@ export class TokenVerifier {
     if (typeof jti !== 'string' || typeof clientId !== 'string' || typeof accountId !== 'string' || typeof scope !== 'string') return malformed;
     if (userId !== undefined && typeof userId !== 'string') return malformed;
     if (secretId !== undefined && typeof secretId !== 'string') return malformed;
-    if (!optionalInt(userEpoch) || !optionalInt(accountEpoch)) return malformed;
+    if (!optionalInt(userEpoch) || !optionalInt(accountEpoch) || !optionalInt(scopeEpoch)) return malformed;
     const verified: Checked = {
       kid: header.kid,
       key,
@@ -199,6 +199,7 @@ export class TokenVerifier {
         secretId: secretId as string | undefined,
         userEpoch,
         accountEpoch,
+        scopeEpoch,
       },
     };
     // Expired, but signed here: the claims say whose token it was (usage counts a 401 for it).
