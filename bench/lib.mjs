@@ -3,9 +3,9 @@
 // Scenarios (bench/scenarios/*.mjs) and peers (bench/peers/*.mjs) are built from these.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -76,7 +76,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () =>
  */
 export function spawnNodePinned(core, script, args = [], { env = {}, cwd = ROOT, nodeArgs = [] } = {}) {
   let argv = [process.execPath, ...nodeArgs, script, ...args];
-  if (pinningAvailable()) argv = ['taskset', '-c', String(core), ...argv];
+  // `core`: one core, a list of cores, a taskset list string ("0-3"), or null for unpinned.
+  const cpus = cpuList(core);
+  if (cpus !== undefined && pinningAvailable()) argv = ['taskset', '-c', cpus, ...argv];
   if (niceness !== 0) argv = ['nice', '-n', String(niceness), ...argv];
   const [cmd, ...rest] = argv;
   const child = spawn(cmd, rest, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: niceness !== 0 });
@@ -130,6 +132,41 @@ export function waitForJsonOnStdout(child, { timeoutMs = 60_000, what = 'process
   });
 }
 
+/** taskset's list form of a core, a list of cores or a list string; undefined for unpinned (null). */
+export function cpuList(core) {
+  if (core === null || core === undefined) return undefined;
+  if (Array.isArray(core)) return core.length ? core.join(',') : undefined;
+  return String(core);
+}
+
+/** The cores a taskset list names ("0-2,5" -> [0, 1, 2, 5]). */
+export function parseCpuList(list) {
+  return String(list)
+    .split(',')
+    .flatMap((part) => {
+      const [a, b] = part.split('-').map(Number);
+      return b === undefined ? [a] : Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    })
+    .filter(Number.isInteger);
+}
+
+/**
+ * Where the server of N workers and the loader(s) run, on a machine of `nproc` cores: the
+ * loader(s) on the last core(s), the server on the first N; when the machine has fewer than
+ * N + loaders cores, the server is left unpinned (all cores; `shared` says it shares them with
+ * the loader). Without taskset everything is unpinned.
+ */
+export function coreLayout(workers, { nproc = availableParallelism(), loaders = 1 } = {}) {
+  const pinned = pinningAvailable() && nproc >= 2;
+  if (!pinned) return { pinned: false, serverCores: null, loaderCores: [null], shared: true, description: 'unpinned (no taskset)' };
+  const loaderCores = Array.from({ length: Math.min(loaders, nproc - 1) }, (_, i) => nproc - 1 - i);
+  if (workers + loaderCores.length <= nproc) {
+    const serverCores = Array.from({ length: workers }, (_, i) => i);
+    return { pinned: true, serverCores, loaderCores, shared: false, description: `server on cores ${serverCores.join(',')}, loader on ${loaderCores.join(',')}` };
+  }
+  return { pinned: true, serverCores: null, loaderCores, shared: true, description: `server unpinned (all ${nproc} cores), loader on ${loaderCores.join(',')} (shared)` };
+}
+
 /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
 export async function stopProcess(child, graceMs = 5000) {
   if (child.exitCode !== null || child.signalCode !== null) return child.exited;
@@ -144,10 +181,18 @@ export async function stopProcess(child, graceMs = 5000) {
 
 /** Runs a pinned node script that takes one JSON argument and prints one JSON result. */
 export async function runNodeJson(core, script, input, { timeoutMs = 120_000 } = {}) {
-  const child = spawnNodePinned(core, script, [JSON.stringify(input)]);
+  // Large inputs (e.g. 10,000 request bodies) go through a file: argv has a size limit.
+  const json = JSON.stringify(input);
+  let file;
+  if (json.length > 64 * 1024) {
+    file = join(mkdtempSync(join(tmpdir(), 'ccauth-bench-input-')), 'input.json');
+    writeFileSync(file, json);
+  }
+  const child = spawnNodePinned(core, script, [file ? `@${file}` : json]);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const { code, signal } = await child.exited;
   clearTimeout(timer);
+  if (file) rmSync(dirname(file), { recursive: true, force: true });
   if (code !== 0) throw new Error(`${script} failed (code ${code}, signal ${signal}): ${child.stderrText.slice(-2000)}`);
   return JSON.parse(child.stdoutText);
 }
@@ -182,8 +227,79 @@ export function processCpuSec(pid) {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14, 15)
 }
 
-/** Busy and total seconds of one core so far, from /proc/stat (busy = all but idle and iowait). */
+/**
+ * CPU seconds of a process and all its descendants (threads included: /proc/<pid>/stat sums a
+ * process's threads), so that a server that forks workers is counted whole.
+ */
+export function processTreeCpuSec(pid) {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      total += processCpuSec(p);
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return total;
+}
+
+/** A process and its descendants (from /proc/<pid>/task/<tid>/children). */
+export function processTree(pid) {
+  const out = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift();
+    out.push(p);
+    let tasks = [];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      try {
+        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/)) if (c) queue.push(Number(c));
+      } catch {
+        // Gone, or no children file on this kernel.
+      }
+    }
+  }
+  return out;
+}
+
+/** RSS of a process and its descendants, in MB (see memoryOf). */
+export function memoryOfTree(pid) {
+  let rssMB = 0;
+  let peakRssMB = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const m = memoryOf(p);
+      rssMB += m.rssMB;
+      peakRssMB += m.peakRssMB;
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return { rssMB, peakRssMB };
+}
+
+/** Threads of a process (from /proc/<pid>/status). */
+export function threadsOf(pid) {
+  try {
+    return Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Busy and total seconds of one core (or the sum over a list of cores) so far, from /proc/stat
+ * (busy = all but idle and iowait).
+ */
 export function coreCpuSec(core) {
+  if (Array.isArray(core)) {
+    return core.map(coreCpuSec).reduce((a, b) => ({ busy: a.busy + b.busy, total: a.total + b.total }), { busy: 0, total: 0 });
+  }
   const line = new RegExp(`^cpu${core} (.+)$`, 'm').exec(readFileSync('/proc/stat', 'utf8'))?.[1];
   if (!line) return { busy: NaN, total: NaN };
   const v = line.trim().split(/\s+/).map(Number);
@@ -232,15 +348,105 @@ export async function assertIssuesRs256Jwt(name, request) {
  * `serverPid`, also the server's CPU use during the measurement (`server`) and how busy its core
  * was with other processes (`core.otherBusy`, the noise), and the loader's own CPU use (`loader`).
  */
-export function runLoad({ request, connections, durationSec, warmupSec = 0, serverPid }) {
+export function runLoad({ request, requests, connections, durationSec, warmupSec = 0, serverPid, serverCores = SERVER_CORE, loaderCore = LOADER_CORE, keepLatencies = false }) {
   const pinned = pinningAvailable();
-  const watch = serverPid ? { pid: serverPid, core: pinned ? SERVER_CORE : undefined, loaderCore: pinned ? LOADER_CORE : undefined } : undefined;
-  return runNodeJson(LOADER_CORE, join(BENCH_DIR, 'load.mjs'), { request, connections, durationSec, warmupSec, watch }, { timeoutMs: (durationSec + warmupSec + 60) * 1000 });
+  const cores = pinned && serverCores !== null && serverCores !== undefined ? (Array.isArray(serverCores) ? serverCores : parseCpuList(serverCores)) : undefined;
+  const loader = pinned && loaderCore !== null && loaderCore !== undefined ? loaderCore : undefined;
+  const watch = serverPid ? { pid: serverPid, cores, loaderCore: loader } : undefined;
+  return runNodeJson(loader ?? null, join(BENCH_DIR, 'load.mjs'), { request, requests, connections, durationSec, warmupSec, watch, keepLatencies }, { timeoutMs: (durationSec + warmupSec + 60) * 1000 });
 }
 
-/** `crypto.sign('sha256', ...)` calls per second with a 2048-bit RSA key, on one pinned core. */
-export function measureSignRate({ seconds = 4, payloadBytes = 600, core = SERVER_CORE } = {}) {
-  return runNodeJson(core, join(BENCH_DIR, 'sign-rate.mjs'), { seconds, payloadBytes }, { timeoutMs: (seconds + 60) * 1000 });
+/**
+ * Several loader processes at once (each on its own core, `connections` split among them), for
+ * servers that one autocannon process cannot saturate. Returns the summed figures; the latency
+ * percentiles are the mean of the loaders' p50s and the highest of their p99s.
+ */
+export async function runLoadMany({ loaderCores, connections, serverPid, serverCores, ...rest }) {
+  if (loaderCores.length <= 1) return runLoad({ ...rest, connections, serverPid, serverCores, loaderCore: loaderCores[0] ?? null });
+  const per = loaderCores.map((_, i) => Math.floor(connections / loaderCores.length) + (i < connections % loaderCores.length ? 1 : 0)).filter((c) => c > 0);
+  // The loaders run side by side over the same window: each samples the server's CPU over its
+  // own measured run; their mean is the server's CPU over the window, all loaders' requests in it.
+  const results = await Promise.all(per.map((c, i) => runLoad({ ...rest, connections: c, serverPid, serverCores, loaderCore: loaderCores[i] })));
+  const ok = results.reduce((a, r) => a + r.ok, 0);
+  const seconds = Math.max(...results.map((r) => r.seconds));
+  const mean = (f) => results.reduce((a, r) => a + f(r), 0) / results.length;
+  return {
+    connections,
+    loaders: results.length,
+    seconds,
+    ok,
+    tokensPerSec: results.reduce((a, r) => a + r.tokensPerSec, 0),
+    p50: results.reduce((a, r) => a + r.p50, 0) / results.length,
+    p90: Math.max(...results.map((r) => r.p90)),
+    p99: Math.max(...results.map((r) => r.p99)),
+    max: Math.max(...results.map((r) => r.max)),
+    errors: results.reduce((a, r) => a + r.errors, 0),
+    server: serverPid ? { cpuSec: mean((r) => r.server.cpuSec), utilization: mean((r) => r.server.utilization), tokensPerCpuSec: ok / mean((r) => r.server.cpuSec) } : undefined,
+    core: results[0].core,
+    loader: { utilization: Math.max(...results.map((r) => r.loader.utilization)), otherBusy: Math.max(...results.map((r) => r.loader.otherBusy ?? 0)) },
+    perLoader: results.map(({ errorDetail: _, ...r }) => r),
+    errorDetail: { statusCounts: results.reduce((acc, r) => { for (const [k, v] of Object.entries(r.errorDetail.statusCounts)) acc[k] = (acc[k] ?? 0) + v; return acc; }, {}) },
+  };
+}
+
+/**
+ * Runs several measurements in rounds, the order reversed every other round (A B C, C B A, ...),
+ * so that slow drifts of the machine's speed hit all alike, and merges each one's rounds.
+ * `runs`: { name: (durationSec) => runLoad({ ..., keepLatencies: true }) }. Resolves to
+ * { name: merged result }.
+ */
+export async function roundRobin(runs, { durationSec, rounds = 2, onResult } = {}) {
+  const names = Object.keys(runs);
+  const parts = Object.fromEntries(names.map((n) => [n, []]));
+  const slice = durationSec / Math.max(1, rounds);
+  for (let r = 0; r < Math.max(1, rounds); r++) {
+    for (const n of r % 2 === 0 ? names : [...names].reverse()) {
+      const result = await runs[n](slice);
+      parts[n].push(result);
+      onResult?.(n, result, r);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, mergeLoads(parts[n])]));
+}
+
+/** One load result from several (runs of the same thing): sums, and percentiles over all latencies. */
+export function mergeLoads(list) {
+  if (list.length === 1 && !list[0].latencies) return list[0];
+  const sum = (f) => list.reduce((a, r) => a + (f(r) ?? 0), 0);
+  const seconds = sum((r) => r.seconds);
+  const ok = sum((r) => r.ok);
+  const wall = sum((r) => r.wallSec ?? r.seconds);
+  const all = Float64Array.from(list.flatMap((r) => r.latencies ?? [])).sort();
+  const pct = (p) => (all.length ? all[Math.min(all.length - 1, Math.ceil((p / 100) * all.length) - 1)] : NaN);
+  const cpu = sum((r) => r.server?.cpuSec);
+  const statusCounts = {};
+  for (const r of list) for (const [k, v] of Object.entries(r.errorDetail?.statusCounts ?? {})) statusCounts[k] = (statusCounts[k] ?? 0) + v;
+  return {
+    connections: list[0].connections,
+    rounds: list.length,
+    seconds,
+    ok,
+    tokensPerSec: ok / seconds,
+    p50: pct(50),
+    p90: pct(90),
+    p99: pct(99),
+    max: all.length ? all[all.length - 1] : NaN,
+    mean: all.length ? all.reduce((a, b) => a + b, 0) / all.length : NaN,
+    errors: sum((r) => r.errors),
+    server: list[0].server ? { cpuSec: cpu, utilization: cpu / wall, tokensPerCpuSec: ok / cpu } : undefined,
+    core: list[0].core ? { cores: list[0].core.cores, busy: sum((r) => r.core.busy * (r.wallSec ?? r.seconds)) / wall, otherBusy: sum((r) => r.core.otherBusy * (r.wallSec ?? r.seconds)) / wall } : undefined,
+    loader: { utilization: sum((r) => r.loader.utilization * (r.wallSec ?? r.seconds)) / wall, otherBusy: sum((r) => (r.loader.otherBusy ?? 0) * (r.wallSec ?? r.seconds)) / wall },
+    errorDetail: { statusCounts },
+    wallSec: wall,
+  };
+}
+
+/**
+ * `crypto.sign` calls per second on one pinned core: RS256 (a 2048-bit RSA key, sha256) or
+ * ES256 (a P-256 key, sha256, the JWS signature form).
+ */
+export function measureSignRate({ seconds = 4, payloadBytes = 600, core = SERVER_CORE, alg = 'RS256' } = {}) {
+  return runNodeJson(core, join(BENCH_DIR, 'sign-rate.mjs'), { seconds, payloadBytes, alg }, { timeoutMs: (seconds + 60) * 1000 });
 }
 
 /** Share of all CPUs busy over `sec` seconds (from /proc/stat). */

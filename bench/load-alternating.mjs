@@ -17,10 +17,13 @@
 // p50, p90, p99, max, mean, errors, server, core, loader, errorDetail } }, pairRatios }, where
 // pairRatios[i] is routes[0]'s rate over routes[1]'s in the i-th pair of adjacent slices.
 // Latency percentiles come from every 2xx response time (float ms).
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { coreCpuSec, processCpuSec } from './lib.mjs';
 
-const input = JSON.parse(process.argv[2] ?? '{}');
+// The argument is the JSON itself, or @FILE holding it (large inputs: lib.mjs runNodeJson).
+const arg = process.argv[2] ?? '{}';
+const input = JSON.parse(arg.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : arg);
 const { url, routes, connections, durationSec, warmupSec = 0, sliceSec = 1, watch } = input;
 const names = Object.keys(routes ?? {});
 if (!url || names.length === 0 || names.some((n) => !Array.isArray(routes[n]) || routes[n].length === 0) || !connections || !durationSec) {

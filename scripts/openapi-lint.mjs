@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Builds the OpenAPI document of a region exactly as GET /openapi.json serves it (a region started
-// in-process on a throwaway data directory, without listening), writes it to a temp file and runs
-// `redocly lint` on it with the rules of redocly.yaml. Exits with redocly's status.
-// Usage: node --import tsx scripts/openapi-lint.mjs [--out openapi.json]   (npm run lint:openapi)
+// Builds the OpenAPI documents of a region exactly as GET /openapi.json (the platform APIs) and
+// GET /admin/api/openapi.json (the Admin Portal API) serve them (a region started in-process on a
+// throwaway data directory, without listening), writes them to temp files and runs `redocly lint`
+// on both with the rules of redocly.yaml. Exits with redocly's status.
+// Usage: node --import tsx scripts/openapi-lint.mjs [--out openapi.json] [--admin-out admin-openapi.json]   (npm run lint:openapi)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,6 +13,8 @@ import { join, resolve } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const outIndex = process.argv.indexOf('--out');
 const out = outIndex > 0 ? resolve(process.argv[outIndex + 1] ?? 'openapi.json') : undefined;
+const adminOutIndex = process.argv.indexOf('--admin-out');
+const adminOut = adminOutIndex > 0 ? resolve(process.argv[adminOutIndex + 1] ?? 'admin-openapi.json') : undefined;
 
 const { loadConfig } = await import('../src/config.ts');
 const { createRegion } = await import('../src/server.ts');
@@ -36,18 +39,20 @@ try {
     ]),
   });
   const region = await createRegion(config);
-  let document;
+  const documents = [];
   try {
-    const response = await region.app.inject({ method: 'GET', url: '/openapi.json' });
-    if (response.statusCode !== 200) throw new Error(`GET /openapi.json answered ${response.statusCode}: ${response.body.slice(0, 500)}`);
-    document = response.json();
+    for (const url of ['/openapi.json', '/admin/api/openapi.json']) {
+      const response = await region.app.inject({ method: 'GET', url });
+      if (response.statusCode !== 200) throw new Error(`GET ${url} answered ${response.statusCode}: ${response.body.slice(0, 500)}`);
+      documents.push(response.json());
+    }
   } finally {
     await region.close();
   }
-  const file = out ?? join(dir, 'openapi.json');
-  writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
+  const files = [out ?? join(dir, 'openapi.json'), adminOut ?? join(dir, 'admin-openapi.json')];
+  files.forEach((file, i) => writeFileSync(file, `${JSON.stringify(documents[i], null, 2)}\n`));
   const cli = createRequire(import.meta.url).resolve('@redocly/cli/bin/cli.js');
-  const result = spawnSync(process.execPath, [cli, 'lint', file, '--config', join(root, 'redocly.yaml')], {
+  const result = spawnSync(process.execPath, [cli, 'lint', ...files, '--config', join(root, 'redocly.yaml')], {
     stdio: 'inherit',
     cwd: root,
     env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },

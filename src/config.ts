@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { SIGNING_ALGS, type SigningAlg, isSigningAlg } from './auth/jws.js';
 import { ALL_SCOPES, isKnownScope } from './domain/scopes.js';
 import { type TrustProxy, parseTrustProxy } from './http/trust-proxy.js';
 
@@ -12,6 +14,8 @@ export interface Config {
   port: number;
   host: string;
   region: string;
+  /** CCAUTH_SIGNING_ALG: the JWS alg of the signing keys this region makes (RS256 default, or ES256). */
+  signingAlg: SigningAlg;
   publicUrl: string;
   issuer: string;
   dataDir: string;
@@ -36,12 +40,22 @@ export interface Config {
   changePollMs: number;
   /** How often lastUsedAt is written for the credentials used since the last write. */
   lastUsedFlushMs: number;
+  /** How often the per-credential usage counters and events are written (CCAUTH_USAGE_FLUSH_MS). */
+  usageFlushMs: number;
   /** External HTTP upstreams the gateway routes path prefixes to (CCAUTH_UPSTREAMS). */
   upstreams: UpstreamConfig[];
   /** Audit events older than this many days are deleted by the retention pruner. */
   auditRetentionDays: number;
   /** `serve`: how long SIGTERM/SIGINT may take to drain and close before the process exits 1. */
   shutdownTimeoutMs: number;
+  /** CCAUTH_WORKERS: the cores one `serve` uses (default os.availableParallelism()). */
+  workers: number;
+  /** CCAUTH_WORKER_PROCESSES: forces the number of event-loop processes (1..workers); else workerPlan decides. */
+  workerProcesses: number | undefined;
+  /** NODE_ENV=test: each response names the process that served it (x-ccauth-worker), for the worker tests. */
+  workerHeader: boolean;
+  /** UV_THREADPOOL_SIZE as the operator set it (then `serve` leaves the thread pool to it). */
+  threadPoolSize: number | undefined;
 }
 
 /** HTTP methods an upstream can route; `*` in the configuration stands for the ones not listed. */
@@ -68,6 +82,7 @@ const ENV_NAMES = {
   port: 'PORT',
   host: 'CCAUTH_HOST',
   region: 'CCAUTH_REGION',
+  signingAlg: 'CCAUTH_SIGNING_ALG',
   publicUrl: 'CCAUTH_PUBLIC_URL',
   dataDir: 'CCAUTH_DATA_DIR',
   databaseUrl: 'DATABASE_URL',
@@ -83,9 +98,12 @@ const ENV_NAMES = {
   authFailuresPerMinute: 'CCAUTH_AUTH_FAILURES_PER_MINUTE',
   changePollMs: 'CCAUTH_CHANGE_POLL_MS',
   lastUsedFlushMs: 'CCAUTH_LAST_USED_FLUSH_MS',
+  usageFlushMs: 'CCAUTH_USAGE_FLUSH_MS',
   upstreams: 'CCAUTH_UPSTREAMS',
   auditRetentionDays: 'CCAUTH_AUDIT_RETENTION_DAYS',
   shutdownTimeoutMs: 'CCAUTH_SHUTDOWN_TIMEOUT_MS',
+  workers: 'CCAUTH_WORKERS',
+  workerProcesses: 'CCAUTH_WORKER_PROCESSES',
 } as const;
 
 const bool = z
@@ -104,6 +122,9 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+/** CCAUTH_WORKERS: at most this many cores. */
+const MAX_WORKERS = 1024;
+
 const schema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080),
   host: z.string().min(1).default('127.0.0.1'),
@@ -111,6 +132,15 @@ const schema = z.object({
     .string()
     .regex(/^[a-z][a-z0-9-]{1,31}$/, 'a region is 2..32 lowercase letters, digits or dashes, e.g. emea')
     .default('emea'),
+  signingAlg: z
+    .string()
+    .transform((v, ctx) => {
+      const alg = v.trim().toUpperCase();
+      if (isSigningAlg(alg)) return alg;
+      ctx.addIssue({ code: 'custom', message: `expected ${SIGNING_ALGS.join(' or ')} (default RS256), got "${v}"` });
+      return z.NEVER;
+    })
+    .default('RS256'),
   publicUrl: optionalString.pipe(
     z
       .string()
@@ -155,12 +185,27 @@ const schema = z.object({
   authFailuresPerMinute: z.coerce.number().int().min(1).max(1_000_000).default(20),
   changePollMs: z.coerce.number().int().min(10).max(60_000).default(250),
   lastUsedFlushMs: z.coerce.number().int().min(10).max(600_000).default(5000),
+  usageFlushMs: z.coerce.number().int().min(10).max(600_000).default(5000),
   upstreams: optionalString,
   auditRetentionDays: z.coerce.number().int().min(1).max(36_500).default(400),
   shutdownTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  workers: z.coerce.number({ error: 'expected a whole number of cores, 1..1024' }).int('expected a whole number of cores, 1..1024').min(1, 'expected 1..1024 cores').max(MAX_WORKERS, 'expected 1..1024 cores').default(() => Math.min(MAX_WORKERS, availableParallelism())),
+  workerProcesses: z.coerce.number({ error: 'expected a whole number of processes' }).int('expected a whole number of processes').min(1, 'expected at least 1 process').optional(),
 });
 
 export class ConfigError extends Error {}
+
+/**
+ * How one `serve` uses N cores (CCAUTH_WORKERS): signing runs on the libuv thread pool and an event
+ * loop's own work (HTTP, parsing, HMAC, claims) is about a third of a token's CPU, so one loop keeps
+ * about 3 cores of signing busy. Hence ceil(N / 3) event-loop processes (one process, no cluster,
+ * for N <= 3), each with a thread pool of max(4, ceil(N / processes)). `forcedProcesses`
+ * (CCAUTH_WORKER_PROCESSES) overrides the process count.
+ */
+export function workerPlan(workers: number, forcedProcesses?: number): { processes: number; poolSize: number } {
+  const processes = forcedProcesses ?? Math.ceil(workers / 3);
+  return { processes, poolSize: Math.max(4, Math.ceil(workers / processes)) };
+}
 
 /**
  * The client secret of `ccauth token` from CCAUTH_CLIENT_SECRET (not server configuration, but
@@ -200,6 +245,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = parsed.data;
+  if (c.workerProcesses !== undefined && c.workerProcesses > c.workers) {
+    throw new ConfigError(`Invalid configuration:\n  CCAUTH_WORKER_PROCESSES: expected 1..${c.workers} (at most CCAUTH_WORKERS), got ${c.workerProcesses}`);
+  }
   const upstreams = parseUpstreams(c.upstreams);
   const publicUrl = (c.publicUrl ?? `http://localhost:${c.port}`).replace(/\/+$/, '');
   return {
@@ -213,6 +261,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     masterKey: c.masterKey,
     demoPassword: c.demoPassword,
     upstreams,
+    workerProcesses: c.workerProcesses,
+    workerHeader: env.NODE_ENV === 'test',
+    threadPoolSize: /^\d+$/.test(env.UV_THREADPOOL_SIZE ?? '') ? Number(env.UV_THREADPOOL_SIZE) : undefined,
   };
 }
 

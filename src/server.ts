@@ -10,6 +10,7 @@ import { SessionService } from './admin/sessions.js';
 import { CursorCodec } from './admin/cursor.js';
 import type { Redis } from 'ioredis';
 import { platformApis } from './apis/index.js';
+import { BackgroundRetry } from './changes/background-retry.js';
 import { ChangeFeed } from './changes/feed.js';
 import { BearerVerifier } from './gateway/bearer.js';
 import { gateway } from './gateway/plugin.js';
@@ -18,7 +19,7 @@ import { RevocationList } from './gateway/revocations.js';
 import { upstreamMethodFallbacks, upstreamOverlaps, upstreamRoutes } from './gateway/upstream.js';
 import { openApi } from './docs/openapi.js';
 import { docsRoutes } from './docs/ui.js';
-import { ClientCache } from './auth/client-cache.js';
+import { ClientCache, type ClientCacheOptions } from './auth/client-cache.js';
 import { CredentialIssuer } from './auth/credentials.js';
 import { FailureLimiter, clientFailureLimits } from './auth/failure-limiter.js';
 import { LastUsedRecorder } from './auth/last-used.js';
@@ -35,6 +36,9 @@ import { trustFunction } from './http/trust-proxy.js';
 import { Store } from './store/store.js';
 import { DEFAULT_RETENTION, RetentionPruner } from './store/retention.js';
 import { DEFAULT_SESSION_POLICY } from './admin/sessions.js';
+import { UsageRepository } from './store/usage.js';
+import { UsageRecorder } from './usage/recorder.js';
+import type { ClusterLink } from './cluster/worker-link.js';
 
 /** Everything one region's process holds, composed from config. */
 export interface Region {
@@ -50,6 +54,8 @@ export interface Region {
   verifier: BearerVerifier;
   limiter: AccountRateLimiter;
   issuer: CredentialIssuer;
+  /** Per-credential usage counts, flushed every CCAUTH_USAGE_FLUSH_MS and on close. */
+  usage: UsageRecorder;
   log: Logger;
   /** Start listening; resolves to the address. */
   listen(): Promise<string>;
@@ -105,7 +111,7 @@ class OwnedResources {
   }
 }
 
-export async function createRegion(config: Config, options: { log?: Logger; store?: Store } = {}): Promise<Region> {
+export async function createRegion(config: Config, options: RegionOptions = {}): Promise<Region> {
   let log: Logger | undefined;
   const owned = new OwnedResources(() => log);
   try {
@@ -116,7 +122,15 @@ export async function createRegion(config: Config, options: { log?: Logger; stor
   }
 }
 
-async function composeRegion(config: Config, options: { log?: Logger; store?: Store }, owned: OwnedResources, useLog: (log: Logger) => void): Promise<Region> {
+/** Tests shorten the client cache's TTLs through `clientCache`. */
+export interface RegionOptions {
+  log?: Logger;
+  store?: Store;
+  clientCache?: Pick<ClientCacheOptions, 'ttlMs' | 'staleIfErrorMs'>;
+  cluster?: ClusterLink;
+}
+
+async function composeRegion(config: Config, options: RegionOptions, owned: OwnedResources, useLog: (log: Logger) => void): Promise<Region> {
   const log = options.log ?? createLogger(config);
   useLog(log);
   const store = options.store ?? (await Store.open(config));
@@ -127,15 +141,20 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   // between is then delivered by the first poll instead of never.
   const feed = new ChangeFeed(store, config.changePollMs, log);
   await feed.init();
-  const keys = new KeySet(store, masterKey, config.region);
-  await keys.ensureAndLoad();
-  const clients = new ClientCache(store);
+  const keys = new KeySet(store, masterKey, config.region, config.signingAlg);
+  await keys.ensureAndLoad({ publishConfiguredAlg: true });
+  // Stale-if-error only while this instance's feed fails too: the outage is the store's, not one read's.
+  const clients = new ClientCache(store, undefined, { ...options.clientCache, storeOutage: () => feed.failing });
   const revocations = new RevocationList();
   revocations.addAll(await store.revokedTokens.listLive());
+  // A key reload that fails (e.g. a key row this instance cannot decrypt) is retried on its own
+  // timer; it never holds up the feed, so later changes (deletes, revocations) still arrive.
+  const keyReload = new BackgroundRetry('signing key reload', () => keys.reload(), log);
+  owned.add('key reload retries', () => keyReload.stop());
   feed.onResync(async () => {
     clients.clear();
     revocations.addAll(await store.revokedTokens.listLive());
-    await keys.reload();
+    await keyReload.run();
   });
   feed.onChange(async (change) => {
     switch (change.kind) {
@@ -149,7 +168,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
         clients.invalidateAccount(change.ref);
         break;
       case 'keys':
-        await keys.reload();
+        await keyReload.run();
         break;
       case 'revocation': {
         const revoked = await store.revokedTokens.get(change.ref);
@@ -185,12 +204,26 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
       void subscriber.subscribe(channel).catch((err) => log.warn({ err }, 'Redis subscribe failed; relying on polling'));
     });
   }
-  const limiter = new AccountRateLimiter(redis, `ccauth:${config.region}:rl`, 200, (err) => log.debug({ err }, 'Redis rate-limit sync failed; using local counts'));
+  // One of several worker processes of a `serve` (src/cluster/): a change written here nudges the
+  // other workers at once through the primary; without Redis, budgets and failure counts are the primary's.
+  const cluster = options.cluster;
+  if (cluster) {
+    store.changeSignal.add(cluster.changed);
+    const stopNudges = cluster.onNudge(() => feed.nudge());
+    owned.add('worker nudges', () => {
+      store.changeSignal.delete(cluster.changed);
+      stopNudges();
+    });
+  }
+  const limiter = new AccountRateLimiter(redis ?? cluster?.leases, `ccauth:${config.region}:rl`, 200, (err) => log.debug({ err }, 'Redis rate-limit sync failed; using local counts'));
   limiter.start();
   owned.add('rate limiter', () => limiter.stop());
   const lastUsed = new LastUsedRecorder(store, config.lastUsedFlushMs, log);
   lastUsed.start();
   owned.add('last-used recorder', () => lastUsed.stop());
+  const usage = new UsageRecorder(new UsageRepository(store.db), { flushMs: config.usageFlushMs }, log);
+  usage.start();
+  owned.add('usage recorder', () => usage.stop());
   const pruner = new RetentionPruner(store, { ...DEFAULT_RETENTION, sessionIdleMs: DEFAULT_SESSION_POLICY.idleMs, auditRetentionDays: config.auditRetentionDays }, log);
   pruner.start();
   owned.add('retention pruner', () => pruner.stop());
@@ -198,6 +231,8 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   const metrics = new Registry();
   metrics.setDefaultLabels({ region: config.region });
   collectDefaultMetrics({ register: metrics, prefix: 'ccauth_' });
+  // A worker of several: the primary serves /metrics for the whole instance (CCAUTH_METRICS_ADDR).
+  options.cluster?.exposeMetrics(metrics);
   const tokenRequests = new Counter({ name: 'ccauth_token_requests_total', help: 'Token endpoint requests by outcome', labelNames: ['outcome'], registers: [metrics] });
 
   const tokens = new TokenService({
@@ -207,8 +242,9 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
     keys,
     clients,
     hasher,
-    failures: new FailureLimiter(clientFailureLimits(config.authFailuresPerMinute), { redis, keyPrefix: `ccauth:${config.region}:authfail`, onRedisError: (err) => log.debug({ err }, 'Redis failure count failed; using local counts') }),
+    failures: new FailureLimiter(clientFailureLimits(config.authFailuresPerMinute), { redis, source: cluster?.failures(`ccauth:${config.region}:authfail`), keyPrefix: `ccauth:${config.region}:authfail`, onRedisError: (err) => log.debug({ err }, 'Redis failure count failed; using local counts') }),
     lastUsed,
+    usage,
   });
 
   const app = Fastify({
@@ -231,7 +267,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   await openApi(app, { publicUrl: config.publicUrl, region: config.region, upstreams: config.upstreams });
 
   const verifier = new BearerVerifier({ issuer: config.issuer, audience: config.publicUrl, region: config.region, keys, clients, revocations });
-  const introspection = new TokenIntrospection({ tokens, verifier, revocations, store, issuer: config.issuer, audience: config.publicUrl, region: config.region });
+  const introspection = new TokenIntrospection({ tokens, verifier, revocations, store, issuer: config.issuer, audience: config.publicUrl, region: config.region, usage });
   await app.register(authRoutes, {
     introspection,
     issuer: config.issuer,
@@ -247,6 +283,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
     labelNames: ['upstream', 'outcome'],
     registers: [metrics],
   });
+  const tokenRefusals = new Counter({ name: 'ccauth_gateway_token_refusals_total', help: 'Access tokens refused at the gateway, by reason (expired, revoked, deleted, descoped, rotated, disabled, ...)', labelNames: ['reason'], registers: [metrics] });
   const apiRequests = new Counter({ name: 'ccauth_gateway_requests_total', help: 'Gateway decisions by outcome', labelNames: ['outcome'], registers: [metrics] });
   await app.register(async (api) => {
     await gateway(api, {
@@ -255,6 +292,8 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
       limiter,
       // The account's own limit, from the client record the token was verified with.
       accountLimit: (token) => token.client.account.apiRateLimitPerMinute,
+      countRefusal: (reason: string) => tokenRefusals.inc({ reason }),
+      usage,
       // Pre-bound per outcome: no label hashing per request.
       countOutcome: (() => {
         const bound = new Map<string, { inc(): void }>();
@@ -279,7 +318,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   if (!overlaps.length) await app.register(upstreamMethodFallbacks, { upstreams: config.upstreams });
 
   const issuer = new CredentialIssuer(store, hasher);
-  const sessions = new SessionService(store, undefined, undefined, { redis, keyPrefix: `ccauth:${config.region}:signinfail`, onRedisError: (err) => log.debug({ err }, 'Redis failure count failed; using local counts') });
+  const sessions = new SessionService(store, undefined, undefined, { redis, source: cluster?.failures(`ccauth:${config.region}:signinfail`), keyPrefix: `ccauth:${config.region}:signinfail`, onRedisError: (err) => log.debug({ err }, 'Redis failure count failed; using local counts') });
   await app.register(adminRoutes, {
     prefix: '/admin/api',
     store,
@@ -311,7 +350,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
   // /metrics is not on the public port: its own listener, when CCAUTH_METRICS_ADDR is set.
   const metricsListener = config.metricsAddr ? new MetricsListener(config.metricsAddr, metrics, log) : undefined;
   app.addHook('onClose', async () => metricsListener?.close());
-  await app.register(docsRoutes, { region: config.region });
+  await app.register(docsRoutes, { region: config.region, publicUrl: config.publicUrl });
 
   const region: Region = {
     config,
@@ -326,6 +365,7 @@ async function composeRegion(config: Config, options: { log?: Logger; store?: St
     verifier,
     limiter,
     issuer,
+    usage,
     log,
     async listen() {
       const address = await app.listen({ port: config.port, host: config.host });

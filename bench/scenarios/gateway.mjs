@@ -47,6 +47,9 @@ const ROUTES = ['gated', 'ungated'];
  */
 export async function run(opts) {
   const { connections, durationSec, warmupSec, ccauthNodeArgs = [] } = opts;
+  // --quick: a short pre-warm and one round.
+  const prewarmSec = opts.quick ? 1 : SETUP.prewarmSec;
+  const rounds = opts.quick ? 1 : SETUP.rounds;
   const port = await freePort();
   log(`gateway: starting ccauth with ${fmt.n(SETUP.revoked)} revoked token ids in its store, ${SETUP.accounts} accounts of ${SETUP.agents} agents...`);
   const child = spawnNodePinned(SERVER_CORE, join(BENCH_DIR, 'gateway-server.mjs'), [JSON.stringify({ accounts: SETUP.accounts, agents: SETUP.agents, revoked: SETUP.revoked, port })], {
@@ -85,14 +88,14 @@ export async function run(opts) {
       );
     // Once, before anything is measured: both routes under load, so that the JIT has compiled
     // both paths and the heap has grown to its working size.
-    log(`pre-warming both routes, ${SETUP.prewarmSec} s each at ${TARGETS.connections} connections (not measured)...`);
-    await load(TARGETS.connections, SETUP.prewarmSec, 0, false);
+    log(`pre-warming both routes, ${prewarmSec} s each at ${TARGETS.connections} connections (not measured)...`);
+    await load(TARGETS.connections, prewarmSec, 0, false);
 
     const measurements = { gated: [], ungated: [] };
     const pairRatios = {};
     for (const c of connections) {
       // At the target connection count, `rounds` times as long.
-      const seconds = durationSec * (c === TARGETS.connections ? Math.max(1, SETUP.rounds) : 1);
+      const seconds = durationSec * (c === TARGETS.connections ? Math.max(1, rounds) : 1);
       log(`gated and ungated alternating every second: ${c} connection(s), ${warmupSec} s warm-up + ${seconds} s each...`);
       const result = await load(c, seconds, warmupSec, true);
       pairRatios[c] = result.pairRatios;
@@ -109,7 +112,7 @@ export async function run(opts) {
       log(`  gated / ungated ${fmt.n(measurements.gated.at(-1).rps / measurements.ungated.at(-1).rps, 3)}; per pair of slices: median ${fmt.n(q.median, 3)}, quartiles ${fmt.n(q.q1, 3)} to ${fmt.n(q.q3, 3)} (${result.pairRatios.length} pairs)`);
     }
     const memory = memoryOf(pid);
-    return report({ connections, durationSec, warmupSec, info, sanity, measurements, pairRatios, memory });
+    return report({ connections, durationSec, warmupSec, prewarmSec, rounds, info, sanity, measurements, pairRatios, memory });
   } finally {
     await stopProcess(child, 15_000);
   }
@@ -139,7 +142,7 @@ function quartiles(values) {
   return { q1: at(0.25), median: at(0.5), q3: at(0.75), n: v.length };
 }
 
-function report({ connections, durationSec, warmupSec, info, sanity, measurements, pairRatios, memory }) {
+function report({ connections, durationSec, warmupSec, prewarmSec, rounds, info, sanity, measurements, pairRatios, memory }) {
   const T = TARGETS;
   const at = (route, c) => measurements[route].find((m) => m.connections === c);
   // Per connection count: gated against ungated.
@@ -214,8 +217,8 @@ function report({ connections, durationSec, warmupSec, info, sanity, measurement
   const busyLoader = all.filter((m) => m.loader.utilization > 0.9);
   if (busyLoader.length) warn(`gateway: the loader was over 90% busy in ${busyLoader.length} measurement(s): it may have limited the throughput`);
   const setupLine =
-    `${SETUP.prewarmSec} s of load on each route after the start, not measured; then per connection count ${warmupSec} s warm-up + ${durationSec} s per route ` +
-    `(${Math.max(1, SETUP.rounds) * durationSec} s at ${T.connections} connections), gated and ungated alternating in 1-second slices (ABBA); ` +
+    `${prewarmSec} s of load on each route after the start, not measured; then per connection count ${warmupSec} s warm-up + ${durationSec} s per route ` +
+    `(${Math.max(1, rounds) * durationSec} s at ${T.connections} connections), gated and ungated alternating in 1-second slices (ABBA); ` +
     `${info.accounts} accounts of ${info.agentsPerAccount} agents + 1 admin, one token each, rotated by every connection; ` +
     `revoked list ${fmt.n(info.revokedListSize)} ids (${fmt.n(info.revokedInStore)} loaded from the store at start + 1 revoked at setup); ` +
     `API limit ${fmt.n(info.apiRateLimitPerMinute)}/min per account, the busiest gated run put ${fmt.n(perAccountPerMinute)}/min on each; server RSS after the load ${fmt.n(memory.rssMB, 1)} MB`;
@@ -227,7 +230,7 @@ function report({ connections, durationSec, warmupSec, info, sanity, measurement
   return {
     name,
     description,
-    setup: { connections, durationSec, warmupSec, ...SETUP, sliceSec: 1, accept: ACCEPT, gatedPath: info.gatedPath, ungatedPath: info.ungatedPath },
+    setup: { connections, durationSec, warmupSec, ...SETUP, prewarmSec, rounds, sliceSec: 1, accept: ACCEPT, gatedPath: info.gatedPath, ungatedPath: info.ungatedPath },
     server: { pid: info.pid, revokedListSize: info.revokedListSize, timings: info.timings, rssAfterLoadMB: memory.rssMB, peakRssMB: memory.peakRssMB, perAccountPerMinute, rateLimited },
     measurements,
     pairRatios,

@@ -40,7 +40,7 @@ export async function run(opts) {
   try {
     for (const peer of peers) {
       log(`starting ${peer.name}...`);
-      const server = await peer.start(peer === ccauthPeer ? { nodeArgs: ccauthNodeArgs } : {});
+      const server = await peer.start(peer === ccauthPeer ? { nodeArgs: ccauthNodeArgs, env: { CCAUTH_WORKERS: '1', UV_THREADPOOL_SIZE: '1' } } : {});
       servers.push(server);
       // Idle RSS: after startup and a short idle, before any request.
       await sleep(idleSec * 1000);

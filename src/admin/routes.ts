@@ -12,6 +12,7 @@ import type { CursorCodec } from './cursor.js';
 import { toCsv, wantsCsv } from './csv.js';
 import { CSV_LIMIT_MAX, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, auditListQuery, credentialListQuery, parseListQuery } from './list-query.js';
 import type { ActiveSession, SessionService } from './sessions.js';
+import { usageRoutes } from './usage-routes.js';
 
 export const SESSION_COOKIE = 'ccauth_session';
 
@@ -124,6 +125,7 @@ export async function adminRoutes(app: FastifyInstance, o: AdminRoutesOptions): 
     }
   };
   const actor = (request: FastifyRequest): User => (request.adminSession as ActiveSession).user;
+  await usageRoutes(app, { store: o.store, credentials: o.credentials, requireArea, actor });
 
   app.post('/session', async (request, reply) => {
     const body = parse(signInBody, request.body, 'sign-in body');

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { ServiceUnavailableError } from '../domain/errors.js';
 import type { ClientRecord } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 
@@ -8,6 +9,13 @@ import type { Store } from '../store/store.js';
  * feed could still miss (30 s, then the next use reads the row again).
  */
 export const CLIENT_TTL_MS = 30_000;
+/**
+ * Stale-if-error: when the store cannot be reached (ServiceUnavailableError) and this instance's
+ * change feed is failing too (the outage is not this one read's), an expired entry keeps being
+ * served for up to this long after it was read. Nothing that reached the feed before the outage is
+ * lost: invalidations still drop entries, and a record never outlives this bound.
+ */
+export const CLIENT_STALE_IF_ERROR_MS = 10 * 60_000;
 /** Known clients kept in memory, least recently used evicted first. */
 export const CLIENT_CACHE_MAX = 100_000;
 /**
@@ -18,37 +26,78 @@ export const CLIENT_CACHE_MAX = 100_000;
 export const ABSENT_CLIENT_TTL_MS = 5_000;
 export const ABSENT_CLIENT_MAX = 10_000;
 
+interface Entry {
+  record: ClientRecord;
+  /** When it was read from the store (epoch ms). */
+  readAt: number;
+}
+
+interface Read {
+  promise: Promise<ClientRecord | null>;
+  /** The cache's generation when the read began. */
+  generation: number;
+}
+
+export interface ClientCacheOptions {
+  ttlMs?: number;
+  absentTtlMs?: number;
+  absentMax?: number;
+  staleIfErrorMs?: number;
+  /**
+   * Whether the store is failing for this whole instance (its change feed cannot poll either):
+   * only then is an expired entry served when a read fails. Without it, never.
+   */
+  storeOutage?: () => boolean;
+}
+
 /**
  * The token endpoint's and the gateway's view of clients, in memory. A miss loads one row
  * (credential + owner + account) from the store. Entries are dropped on every change to the
- * credential, its owner or its account, and expire after CLIENT_TTL_MS in any case.
+ * credential, its owner or its account (through indexes by owner and by account: O(entries
+ * affected)), and are read again after CLIENT_TTL_MS in any case.
  */
 export class ClientCache {
-  private readonly entries: LRUCache<string, ClientRecord>;
+  private readonly entries: LRUCache<string, Entry>;
   private readonly absent: LRUCache<string, true>;
-  private readonly inflight = new Map<string, Promise<ClientRecord | null>>();
+  /** Owner user id -> client ids cached; account id -> client ids cached. In step with `entries`. */
+  private readonly byOwner = new Map<string, Set<string>>();
+  private readonly byAccount = new Map<string, Set<string>>();
+  private readonly inflight = new Map<string, Read>();
   private generation = 0;
+  private readonly ttlMs: number;
+  private readonly staleIfErrorMs: number;
+  private readonly storeOutage: () => boolean;
 
   constructor(
     private readonly store: Store,
     maxEntries = CLIENT_CACHE_MAX,
-    options: { ttlMs?: number; absentTtlMs?: number; absentMax?: number } = {},
+    options: ClientCacheOptions = {},
   ) {
-    this.entries = new LRUCache({ max: maxEntries, ttl: options.ttlMs ?? CLIENT_TTL_MS, updateAgeOnGet: false });
+    this.ttlMs = options.ttlMs ?? CLIENT_TTL_MS;
+    this.staleIfErrorMs = Math.max(this.ttlMs, options.staleIfErrorMs ?? CLIENT_STALE_IF_ERROR_MS);
+    this.storeOutage = options.storeOutage ?? (() => false);
+    // Expiry is checked here (fresh, stale-if-error, gone), not by the LRU: an expired entry stays
+    // until evicted or invalidated, so that it can be served while the store is down.
+    this.entries = new LRUCache({
+      max: maxEntries,
+      // Called synchronously on delete, eviction and overwrite: the indexes follow the LRU.
+      dispose: (entry, clientId) => this.unindex(clientId, entry.record),
+    });
     this.absent = new LRUCache({ max: options.absentMax ?? ABSENT_CLIENT_MAX, ttl: options.absentTtlMs ?? ABSENT_CLIENT_TTL_MS, updateAgeOnGet: false });
   }
 
-  /** undefined = not cached; null = known not to exist. */
+  /** undefined = not cached (or expired); null = known not to exist. */
   peek(clientId: string): ClientRecord | null | undefined {
-    const record = this.entries.get(clientId);
-    if (record !== undefined) return record;
+    const entry = this.entries.get(clientId);
+    if (entry !== undefined && Date.now() - entry.readAt < this.ttlMs) return entry.record;
+    if (entry !== undefined) return undefined;
     return this.absent.get(clientId) ? null : undefined;
   }
 
   async get(clientId: string): Promise<ClientRecord | null> {
     const cached = this.peek(clientId);
     if (cached !== undefined) return cached;
-    return this.load(clientId);
+    return this.loadOrStale(clientId);
   }
 
   /**
@@ -60,11 +109,25 @@ export class ClientCache {
     return this.load(clientId);
   }
 
+  private async loadOrStale(clientId: string): Promise<ClientRecord | null> {
+    try {
+      return await this.load(clientId);
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailableError) || !this.storeOutage()) throw err;
+      const entry = this.entries.peek(clientId);
+      if (entry === undefined || Date.now() - entry.readAt >= this.staleIfErrorMs) throw err;
+      return entry.record;
+    }
+  }
+
   private load(clientId: string): Promise<ClientRecord | null> {
-    let pending = this.inflight.get(clientId);
-    if (!pending) {
-      const startedAt = this.generation;
-      pending = this.store.credentials
+    const current = this.inflight.get(clientId);
+    // A read begun before the latest invalidation may return what that change removed: never join it.
+    if (current && current.generation === this.generation) return current.promise;
+    const startedAt = this.generation;
+    const read: Read = {
+      generation: startedAt,
+      promise: this.store.credentials
         .findClient(clientId)
         .then((record) => {
           const value = record ?? null;
@@ -73,10 +136,12 @@ export class ClientCache {
           if (this.generation === startedAt) this.remember(clientId, value);
           return value;
         })
-        .finally(() => this.inflight.delete(clientId));
-      this.inflight.set(clientId, pending);
-    }
-    return pending;
+        .finally(() => {
+          if (this.inflight.get(clientId) === read) this.inflight.delete(clientId);
+        }),
+    };
+    this.inflight.set(clientId, read);
+    return read.promise;
   }
 
   private remember(clientId: string, value: ClientRecord | null): void {
@@ -85,8 +150,20 @@ export class ClientCache {
       this.absent.set(clientId, true);
     } else {
       if (this.absent.has(clientId)) this.absent.delete(clientId);
-      this.entries.set(clientId, value);
+      // set first (its dispose unindexes the record it replaces), then index the new one.
+      this.entries.set(clientId, { record: value, readAt: Date.now() });
+      this.index(clientId, value);
     }
+  }
+
+  private index(clientId: string, record: ClientRecord): void {
+    add(this.byAccount, record.accountId, clientId);
+    if (record.owner) add(this.byOwner, record.owner.id, clientId);
+  }
+
+  private unindex(clientId: string, record: ClientRecord): void {
+    remove(this.byAccount, record.accountId, clientId);
+    if (record.owner) remove(this.byOwner, record.owner.id, clientId);
   }
 
   invalidateClient(clientId: string): void {
@@ -97,27 +174,42 @@ export class ClientCache {
 
   invalidateUser(userId: string): void {
     this.generation++;
-    this.dropWhere((record) => record.owner?.id === userId);
+    this.drop(this.byOwner.get(userId));
   }
 
   invalidateAccount(accountId: string): void {
     this.generation++;
-    this.dropWhere((record) => record.accountId === accountId);
+    this.drop(this.byAccount.get(accountId));
   }
 
-  private dropWhere(matches: (record: ClientRecord) => boolean): void {
-    const keys: string[] = [];
-    for (const [key, value] of this.entries.entries()) if (matches(value)) keys.push(key);
-    for (const key of keys) this.entries.delete(key);
+  private drop(clientIds: Set<string> | undefined): void {
+    if (!clientIds) return;
+    // Copied: each delete's dispose removes the id from the set being walked.
+    for (const clientId of [...clientIds]) this.entries.delete(clientId);
   }
 
   clear(): void {
     this.generation++;
     this.entries.clear();
     this.absent.clear();
+    this.byOwner.clear();
+    this.byAccount.clear();
   }
 
   get size(): number {
     return this.entries.size + this.absent.size;
   }
+}
+
+function add(index: Map<string, Set<string>>, key: string, clientId: string): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(clientId);
+}
+
+function remove(index: Map<string, Set<string>>, key: string, clientId: string): void {
+  const set = index.get(key);
+  if (!set) return;
+  set.delete(clientId);
+  if (set.size === 0) index.delete(key);
 }

@@ -26,9 +26,29 @@ export function clientFailureLimits(perMinute: number): FailureLimits {
   return { perPair: perMinute, perIp: perMinute, perSubject: perMinute * CLIENT_CEILING_FACTOR };
 }
 
+/**
+ * Where failures are counted across processes: Redis (across instances) or the primary process of
+ * a `serve` with several worker processes (src/cluster/). Both follow RECORD_SCRIPT.
+ */
+export interface FailureCountSource {
+  /** False while the source cannot answer (then the local counts decide). */
+  ready(): boolean;
+  /** How long the failure path waits for it, unless the limiter's options say. */
+  readonly timeoutMs?: number;
+  /**
+   * Records one failure under every key unless one is already at its limit. `blocked`: one was;
+   * `until[i]`: when key i drops below its limit (0: it is below).
+   */
+  record(keys: readonly LimitedKey[], now: number, windowMs: number): Promise<{ blocked: boolean; until: number[] }>;
+  /** Told when a key reaches its limit through another process (optional: Redis does not tell). */
+  onLimited?(listener: (key: string, until: number) => void): void;
+}
+
 export interface SharedFailureCounters {
   /** Counters are shared with the other instances through this Redis when given. */
   redis?: Redis | undefined;
+  /** Without Redis: counters shared with the other worker processes of this instance. */
+  source?: FailureCountSource | undefined;
   /** Prefix of the Redis keys, e.g. `ccauth:<region>:authfail`. */
   keyPrefix?: string;
   /** How long the failure path waits for Redis before it decides from local counts alone. */
@@ -90,6 +110,66 @@ const COMMAND = 'ccauthRecordFailure';
 /** Client IDs and emails come from the request: long ones are hashed to keep keys small. */
 const compact = (s: string) => (s.length > 128 ? `#${createHash('sha256').update(s).digest('base64url')}` : s);
 
+/** The counts in Redis: RECORD_SCRIPT over per-key sorted sets (keys hashed under `keyPrefix`). */
+export class RedisFailureCounts implements FailureCountSource {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyPrefix: string,
+  ) {
+    if (typeof (redis as unknown as Record<string, unknown>)[COMMAND] !== 'function') redis.defineCommand(COMMAND, { lua: RECORD_SCRIPT });
+  }
+
+  ready(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  async record(keys: readonly LimitedKey[], now: number, windowMs: number): Promise<{ blocked: boolean; until: number[] }> {
+    const command = (this.redis as unknown as Record<string, RecordCommand>)[COMMAND] as RecordCommand;
+    const args: (string | number)[] = keys.map(({ key }) => `${this.keyPrefix}:${createHash('sha256').update(key).digest('base64url')}`);
+    args.push(now, windowMs, `${now}:${randomBytes(9).toString('base64url')}`, ...keys.map((k) => k.limit));
+    const [blocked, ...until] = (await command.call(this.redis, keys.length, ...args)).map(Number);
+    return { blocked: blocked === 1, until: keys.map((_, i) => until[i] ?? 0) };
+  }
+}
+
+/**
+ * RECORD_SCRIPT in memory, for the primary process of a `serve` with several worker processes and
+ * no Redis: per key the failure times in the window, at most `limit` of them. Bounded: an LRU of
+ * `maxKeys` keys.
+ */
+export class FailureLedger {
+  private readonly sets: LRUCache<string, number[]>;
+
+  constructor(maxKeys = 200_000) {
+    this.sets = new LRUCache<string, number[]>({ max: maxKeys });
+  }
+
+  /** As RECORD_SCRIPT; `reached` names the keys this failure brought to their limit. */
+  record(keys: readonly LimitedKey[], now: number, windowMs: number): { blocked: boolean; until: number[]; reached: number[] } {
+    const sets = keys.map(({ key }) => {
+      let times = this.sets.get(key);
+      if (!times) this.sets.set(key, (times = []));
+      while (times.length > 0 && (times[0] as number) <= now - windowMs) times.shift();
+      return times;
+    });
+    const blocked = sets.some((times, i) => times.length >= (keys[i] as LimitedKey).limit);
+    const reached: number[] = [];
+    const until = sets.map((times, i) => {
+      const { limit } = keys[i] as LimitedKey;
+      if (!blocked) {
+        // Sorted by time, as a sorted set is (failures may arrive slightly out of order).
+        let at = times.length;
+        while (at > 0 && (times[at - 1] as number) > now) at--;
+        times.splice(at, 0, now);
+        while (times.length > limit) times.shift();
+        if (times.length >= limit) reached.push(i);
+      }
+      return times.length >= limit ? (times[0] as number) + windowMs : 0;
+    });
+    return { blocked, until, reached };
+  }
+}
+
 /**
  * Failed authentications in a sliding window, counted per key (SPEC 3: per client ID and source IP
  * pair, per IP, and a far higher per-client ceiling; the same for admin sign-in per email).
@@ -108,8 +188,7 @@ const compact = (s: string) => (s.length > 128 ? `#${createHash('sha256').update
 export class FailureLimiter {
   private readonly entries: LRUCache<string, Entry>;
   private readonly windowMs: number;
-  private readonly redis: Redis | undefined;
-  private readonly keyPrefix: string;
+  private readonly shared: FailureCountSource | undefined;
   private readonly timeoutMs: number;
   private readonly onRedisError: (err: unknown) => void;
 
@@ -119,13 +198,15 @@ export class FailureLimiter {
   ) {
     this.windowMs = options.windowMs ?? 60_000;
     this.entries = new LRUCache<string, Entry>({ max: options.maxKeys ?? 200_000 });
-    this.redis = options.redis;
-    this.keyPrefix = options.keyPrefix ?? 'ccauth:failures';
-    this.timeoutMs = options.timeoutMs ?? 250;
+    this.shared = options.redis ? new RedisFailureCounts(options.redis, options.keyPrefix ?? 'ccauth:failures') : options.source;
+    this.timeoutMs = options.timeoutMs ?? this.shared?.timeoutMs ?? 250;
     this.onRedisError = options.onRedisError ?? (() => undefined);
-    if (this.redis && typeof (this.redis as unknown as Record<string, unknown>)[COMMAND] !== 'function') {
-      this.redis.defineCommand(COMMAND, { lua: RECORD_SCRIPT });
-    }
+    // Another process brought a key to its limit: attempts here are refused too, without I/O.
+    this.shared?.onLimited?.((key, until) => {
+      let entry = this.entries.get(key);
+      if (!entry) this.entries.set(key, (entry = { times: [], head: 0, sharedUntil: 0 }));
+      entry.sharedUntil = Math.max(entry.sharedUntil, until);
+    });
   }
 
   /** The keys of one attempt: the (subject, IP) pair, the IP, and the subject's ceiling. */
@@ -167,31 +248,29 @@ export class FailureLimiter {
       entry.times.push(now);
       if (entry.times.length - entry.head > limit) entry.head++;
     }
-    if (!this.redis || this.redis.status !== 'ready') return Promise.resolve(0);
-    return this.recordShared(this.redis, keys, now);
+    if (!this.shared || !this.shared.ready()) return Promise.resolve(0);
+    return this.recordShared(this.shared, keys, now);
   }
 
-  private async recordShared(redis: Redis, keys: readonly LimitedKey[], now: number): Promise<number> {
-    const command = (redis as unknown as Record<string, RecordCommand>)[COMMAND] as RecordCommand;
-    const args: (string | number)[] = keys.map(({ key }) => `${this.keyPrefix}:${createHash('sha256').update(key).digest('base64url')}`);
-    args.push(now, this.windowMs, `${now}:${randomBytes(9).toString('base64url')}`, ...keys.map((k) => k.limit));
+  private async recordShared(shared: FailureCountSource, keys: readonly LimitedKey[], now: number): Promise<number> {
     let timer: NodeJS.Timeout | undefined;
     try {
-      const result = await Promise.race([
-        command.call(redis, keys.length, ...args),
+      const { blocked, until } = await Promise.race([
+        shared.record(keys, now, this.windowMs),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+          timer = setTimeout(() => reject(new Error(`the shared failure counts did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
         }),
       ]);
-      const [blocked, ...until] = result.map(Number);
       let waitUntil = 0;
       keys.forEach(({ key }, i) => {
         const u = until[i] ?? 0;
         const entry = this.entries.get(key);
-        if (entry) entry.sharedUntil = u;
+        // Never lowered: a lockout pushed by another process meanwhile (onLimited) is newer than
+        // this answer, and a key's `until` only grows while it is in the future.
+        if (entry) entry.sharedUntil = Math.max(entry.sharedUntil, u);
         if (u > waitUntil) waitUntil = u;
       });
-      return blocked === 1 && waitUntil > now ? Math.max(1, Math.ceil((waitUntil - now) / 1000)) : 0;
+      return blocked && waitUntil > now ? Math.max(1, Math.ceil((waitUntil - now) / 1000)) : 0;
     } catch (err) {
       this.onRedisError(err);
       return 0;

@@ -4,6 +4,7 @@ import type { TokenClaims } from '../tokens/standing.js';
 import { BearerError, type TokenVerifier } from '../tokens/verify.js';
 import type { Store } from '../store/store.js';
 import type { TokenRequest, TokenService } from './token-service.js';
+import type { UsageSink } from '../usage/recorder.js';
 
 export interface TokenIntrospectionOptions {
   tokens: TokenService;
@@ -13,6 +14,8 @@ export interface TokenIntrospectionOptions {
   issuer: string;
   audience: string;
   region: string;
+  /** Per-credential usage counts (in memory; src/usage/). */
+  usage?: UsageSink;
 }
 
 /**
@@ -52,7 +55,7 @@ export class TokenIntrospection {
     const { token, callerAccountId } = await this.parse(request);
     let verified: TokenClaims;
     try {
-      verified = this.o.verifier.verifyJwt(token);
+      verified = await this.o.verifier.verifyJwt(token);
     } catch (err) {
       if (err instanceof BearerError) return;
       throw err;
@@ -61,6 +64,7 @@ export class TokenIntrospection {
     const expiresAt = verified.expiresAt * 1000;
     this.o.revocations.add(verified.jti, expiresAt);
     await this.o.store.revokedTokens.add({ jti: verified.jti, accountId: verified.accountId, clientId: verified.clientId, expiresAt });
+    this.o.usage?.tokenRevoked(verified);
   }
 
   private async parse(request: TokenRequest): Promise<{ token: string; callerAccountId: string }> {

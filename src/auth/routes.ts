@@ -116,8 +116,10 @@ export async function authRoutes(app: FastifyInstance, o: AuthRoutesOptions): Pr
     scopes_supported: [...ALL_SCOPES],
     claims_supported: ['iss', 'aud', 'sub', 'client_id', 'scope', 'iat', 'nbf', 'exp', 'jti', 'account_id', 'region', 'user_id'],
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: ['RS256'],
-    token_endpoint_auth_signing_alg_values_supported: ['RS256'],
+    // The algs of the published keys (CCAUTH_SIGNING_ALG, and the other one while a key of it is
+    // still published): relying parties that take the allowed algs from discovery accept both.
+    id_token_signing_alg_values_supported: o.keys.publishedAlgs(),
+    token_endpoint_auth_signing_alg_values_supported: o.keys.publishedAlgs(),
   });
 
   const sendDiscovery = async (_request: FastifyRequest, reply: FastifyReply) =>

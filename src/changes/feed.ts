@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { type Change, changeCursor, changesSince, pruneChanges } from '../store/changes.js';
+import { type Change, changeCursor, changesSince, changesWithIds, oldestChangeId } from '../store/changes.js';
 import type { Store } from '../store/store.js';
 
 export type ChangeListener = (change: Change) => void | Promise<void>;
@@ -16,8 +16,22 @@ export const GAP_TIMEOUT_MS = 10 * 60_000;
 const PAGE = 1000;
 /** At most this many missing ids are tracked (a larger jump is a sequence skip, not a race). */
 const MAX_GAPS = 10_000;
-/** The change table keeps an hour: far longer than GAP_TIMEOUT_MS and any instance's poll. */
-const RETENTION_MS = 60 * 60_000;
+/**
+ * When rows past the cursor were pruned (this instance did not read for longer than the retention,
+ * src/store/retention.ts), only ids taken just before the oldest row kept can still be in flight:
+ * at most this many are waited for; everything older is covered by a full reload.
+ */
+const RECENT_GAPS = 1000;
+
+export interface ChangeFeedOptions {
+  /**
+   * A change whose listeners keep failing is retried on the next polls, but not forever: after
+   * this many attempts AND this long since its first failure, the feed reloads in full (onResync)
+   * and moves on, logging it as an error. Defaults: 5 attempts, 10 s.
+   */
+  listenerAttempts?: number;
+  listenerFailingMs?: number;
+}
 
 /**
  * Follows the store's change table so that writes by the CLI or another instance reach this
@@ -38,14 +52,22 @@ export class ChangeFeed {
   private queued: Promise<void> | undefined;
   private readonly listeners: ChangeListener[] = [];
   private readonly resyncListeners: (() => void | Promise<void>)[] = [];
-  private lastPrune = Date.now();
   private stopped = false;
+
+  /** Change id -> failed attempts of its listeners, and since when (only changes still failing). */
+  private readonly failures = new Map<number, { count: number; since: number }>();
+  private readonly listenerAttempts: number;
+  private readonly listenerFailingMs: number;
 
   constructor(
     private readonly store: Store,
     private readonly intervalMs: number,
     private readonly log: Logger,
-  ) {}
+    options: ChangeFeedOptions = {},
+  ) {
+    this.listenerAttempts = options.listenerAttempts ?? 5;
+    this.listenerFailingMs = options.listenerFailingMs ?? 10_000;
+  }
 
   onChange(listener: ChangeListener): void {
     this.listeners.push(listener);
@@ -107,29 +129,30 @@ export class ChangeFeed {
     return this.highest;
   }
 
+  /** Whether the last poll failed (the store cannot be read from this instance). */
+  get failing(): boolean {
+    return this.failingSince !== 0;
+  }
+
   private failingSince = 0;
   private lastFailureLog = 0;
 
   private async pollOnce(): Promise<void> {
     if (this.stopped) return;
     try {
+      await this.fillGaps();
       for (let page = 0; page < 100; page++) {
-        const waitingFor = [...this.gaps.keys()].slice(0, PAGE);
-        const changes = await changesSince(this.store.db, this.highest, PAGE, waitingFor);
-        let newer = 0;
+        const changes = await changesSince(this.store.db, this.highest, PAGE);
+        if (changes.length === 0) break;
+        if (changes[0]!.id > this.highest + 1) await this.checkPruned(changes[0]!.id);
         for (const change of changes) {
-          if (change.id > this.highest) newer++;
-          else if (!this.gaps.has(change.id)) continue; // already delivered
-          for (const listener of this.listeners) await listener(change);
+          if (change.id <= this.highest) continue; // already delivered
+          await this.dispatch(change);
           this.delivered(change.id);
         }
-        if (newer < PAGE) break;
+        if (changes.length < PAGE) break;
       }
       await this.expireGaps();
-      if (Date.now() - this.lastPrune > 10 * 60_000) {
-        this.lastPrune = Date.now();
-        await pruneChanges(this.store.db, RETENTION_MS);
-      }
     } catch (err) {
       // The change that failed (and everything after it) is read again on the next poll.
       // One warning per outage (then at most one a minute), not one per poll.
@@ -145,6 +168,58 @@ export class ChangeFeed {
       this.log.info({ failedForMs: Date.now() - this.failingSince }, 'change feed polling again');
       this.failingSince = 0;
     }
+  }
+
+  /**
+   * Every listener, for one change. A failure throws (the poll stops; the change is read again on
+   * the next one), up to the bound of ChangeFeedOptions: then a full reload stands in for it.
+   */
+  private async dispatch(change: Change): Promise<void> {
+    try {
+      for (const listener of this.listeners) await listener(change);
+      this.failures.delete(change.id);
+    } catch (err) {
+      const now = Date.now();
+      const failure = this.failures.get(change.id) ?? { count: 0, since: now };
+      failure.count++;
+      this.failures.set(change.id, failure);
+      if (failure.count < this.listenerAttempts || now - failure.since < this.listenerFailingMs) throw err;
+      this.log.error({ err, change, attempts: failure.count }, 'change feed: a listener keeps failing on this change; reloading in full and moving on');
+      for (const listener of this.resyncListeners) await listener();
+      this.failures.delete(change.id);
+    }
+  }
+
+  /**
+   * Ids this feed still waits for, newest first (a real out-of-order commit is recent), all of
+   * them, a page per query.
+   */
+  private async fillGaps(): Promise<void> {
+    if (this.gaps.size === 0) return;
+    const ids = [...this.gaps.keys()].sort((a, b) => b - a);
+    for (let i = 0; i < ids.length; i += PAGE) {
+      for (const change of await changesWithIds(this.store.db, ids.slice(i, i + PAGE))) {
+        if (!this.gaps.has(change.id)) continue;
+        await this.dispatch(change);
+        this.gaps.delete(change.id);
+      }
+    }
+  }
+
+  /**
+   * The first row past the cursor is not the next id. When no row at or below the cursor is left
+   * either, the ids in between were pruned while this instance was not reading (or its cursor
+   * started on an emptied table): reload in full at once instead of waiting for ids that will
+   * never show up; only the RECENT_GAPS ids just below that row may still be in flight.
+   */
+  private async checkPruned(firstId: number): Promise<void> {
+    const oldest = await oldestChangeId(this.store.db);
+    if (oldest <= this.highest || oldest < firstId) return; // an ordinary out-of-order commit
+    this.log.warn({ cursor: this.highest, oldestKept: oldest }, 'change feed: rows past the cursor were pruned; reloading in full');
+    for (const listener of this.resyncListeners) await listener();
+    const now = Date.now();
+    for (let id = Math.max(this.highest + 1, firstId - RECENT_GAPS); id < firstId; id++) this.gaps.set(id, now);
+    this.highest = firstId - 1;
   }
 
   private delivered(id: number): void {

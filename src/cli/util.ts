@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
 import { CcauthError } from '../domain/errors.js';
+import { ALL_SCOPES, isKnownScope } from '../domain/scopes.js';
 
 /**
  * Exit codes of every command:
@@ -99,6 +100,44 @@ export function nameArg(value: string, flag = '--name'): string {
 
 export function optionalNameArg(value: string | undefined, flag = '--name'): string | undefined {
   return value === undefined ? undefined : nameArg(value, flag);
+}
+
+/** The one scope separator rule of every command: commas or spaces (or both), as the user likes. */
+export const SCOPE_FORMS = 'scopes are comma- or space-separated, e.g. --scopes users:read,stats or --scopes "users:read stats"';
+
+/**
+ * A list of scopes from the catalogue, comma- or space-separated (both accepted everywhere:
+ * `--scopes a,b`, `--scopes "a b"`, `--scopes "a, b"`). Duplicates are folded. Anything else (an
+ * unknown value, another separator) is one error that names the accepted forms.
+ */
+export function scopesArg(value: string, flag = '--scopes'): string[] {
+  const scopes = [...new Set(value.split(/[\s,]+/).filter((s) => s !== ''))];
+  if (scopes.length === 0) throw new CliError(`${flag} needs at least one scope: ${SCOPE_FORMS}`);
+  const unknown = scopes.find((s) => !isKnownScope(s));
+  if (unknown !== undefined) throw new CliError(`Unknown scope: ${unknown} in ${flag} (${SCOPE_FORMS}; known scopes: ${ALL_SCOPES.join(', ')})`);
+  return scopes;
+}
+
+/** One scope (a filter): a value of the catalogue. */
+export function scopeArg(value: string | undefined, flag = '--scope'): string | undefined {
+  if (value === undefined) return undefined;
+  const scopes = scopesArg(value, flag);
+  if (scopes.length !== 1) throw new CliError(`${flag} takes one scope, not ${scopes.length}`);
+  return scopes[0];
+}
+
+/** A rotation's grace period, as the admin API allows it (graceSeconds 0..86400). */
+export const MAX_GRACE_SECONDS = 86400;
+/** `--unused-days`: up to ten years. */
+export const UNUSED_DAYS_MAX = 3650;
+export const SEARCH_MAX = 200;
+
+/** A search text (`--q`): trimmed, 1..200 characters. */
+export function searchArg(value: string, flag = '--q'): string {
+  const trimmed = value.trim();
+  if (trimmed === '') throw new CliError(`${flag} must not be empty`);
+  if ([...trimmed].length > SEARCH_MAX) throw new CliError(`${flag} must be at most ${SEARCH_MAX} characters`);
+  return trimmed;
 }
 
 const EMAIL = z.email();

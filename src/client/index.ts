@@ -35,6 +35,8 @@ export class TokenRequestError extends Error {
     readonly status: number,
     readonly error: string,
     readonly errorDescription?: string,
+    /** The X-Request-Id of the token endpoint's answer, when there was one. */
+    readonly requestId?: string,
   ) {
     super(message);
     this.name = 'TokenRequestError';
@@ -96,13 +98,15 @@ export class CcauthClient {
     return this.send(url, init, fresh);
   }
 
-  /** fetch() and parse JSON; a non-2xx answer throws an ApiRequestError with the body. */
+  /**
+   * fetch() and parse JSON; a non-2xx answer throws an ApiError carrying the server's `error` and
+   * `message`, the status and the request id (X-Request-Id) to quote to support.
+   */
   async json<T = unknown>(path: string, init: RequestInit = {}): Promise<T> {
     const res = await this.fetch(path, init);
     const text = await res.text();
-    const body: unknown = text ? safeJson(text) : undefined;
-    if (!res.ok) throw new ApiRequestError(res.status, body);
-    return body as T;
+    if (!res.ok) throw ApiError.from(res, text);
+    return (text ? safeJson(text) : undefined) as T;
   }
 
   private send(url: string, init: RequestInit, token: string): Promise<Response> {
@@ -124,7 +128,8 @@ export class CcauthClient {
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
     if ((this.options.authMethod ?? 'client_secret_basic') === 'client_secret_basic') {
       const enc = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
-      headers.authorization = `Basic ${Buffer.from(`${enc(this.options.clientId)}:${enc(this.options.clientSecret)}`).toString('base64')}`;
+      // The encoded pair is ASCII: btoa works in Node (>= 16) and in browsers alike.
+      headers.authorization = `Basic ${btoa(`${enc(this.options.clientId)}:${enc(this.options.clientSecret)}`)}`;
     } else {
       form.set('client_id', this.options.clientId);
       form.set('client_secret', this.options.clientSecret);
@@ -140,7 +145,7 @@ export class CcauthClient {
     if (!res.ok || !body || typeof body.access_token !== 'string') {
       const error = typeof body?.error === 'string' ? body.error : 'invalid_response';
       const description = typeof body?.error_description === 'string' ? body.error_description : undefined;
-      throw new TokenRequestError(`Token request failed (${res.status} ${error})${description ? `: ${description}` : ''}`, res.status, error, description);
+      throw new TokenRequestError(`Token request failed (${res.status} ${error})${description ? `: ${description}` : ''}`, res.status, error, description, res.headers.get('x-request-id') ?? undefined);
     }
     const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
     const skew = Math.min(this.options.refreshBeforeExpirySeconds ?? 30, expiresIn / 10);
@@ -151,16 +156,49 @@ export class CcauthClient {
   }
 }
 
-/** An API answered with an error status. */
-export class ApiRequestError extends Error {
+/**
+ * An API answered with an error status. `error` and `message` are the server's own (`{"error",
+ * "message"}`); a validation answer of the form `{"Field":["problem"]}` becomes `invalid_request`
+ * with its problems as the message; anything else gets `http_<status>` and the status text.
+ */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+
   constructor(
     readonly status: number,
+    readonly error: string,
+    message: string,
+    /** The X-Request-Id of the answer: quote it when asking for help; the server's logs carry it. */
+    readonly requestId: string | undefined,
+    /** The parsed body (or the text, when it is not JSON). */
     readonly body: unknown,
   ) {
-    const b = body as { error?: string; message?: string } | undefined;
-    super(`API request failed (${status}${b?.error ? ` ${b.error}` : ''})${b?.message ? `: ${b.message}` : ''}`);
-    this.name = 'ApiRequestError';
+    super(message);
   }
+
+  static from(res: Pick<Response, 'status' | 'statusText' | 'headers'>, text: string): ApiError {
+    const parsed = text ? safeJson(text) : undefined;
+    const body: unknown = parsed === undefined && text ? text : parsed;
+    const requestId = res.headers.get('x-request-id') ?? undefined;
+    const fallback = `API request failed (${res.status}${res.statusText ? ` ${res.statusText}` : ''})`;
+    if (isRecord(body)) {
+      if (typeof body.error === 'string') {
+        const message = typeof body.message === 'string' ? body.message : typeof body.error_description === 'string' ? body.error_description : fallback;
+        return new ApiError(res.status, body.error, message, requestId, body);
+      }
+      const problems = Object.entries(body).flatMap(([field, list]) => (Array.isArray(list) ? list.filter((m) => typeof m === 'string').map((m) => `${field}: ${m}`) : []));
+      if (problems.length) return new ApiError(res.status, 'invalid_request', problems.join('; '), requestId, body);
+    }
+    return new ApiError(res.status, `http_${res.status}`, fallback, requestId, body);
+  }
+}
+
+/** The earlier name of ApiError (same class). */
+export const ApiRequestError = ApiError;
+export type ApiRequestError = ApiError;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 async function isInvalidToken(res: Response): Promise<boolean> {

@@ -4,6 +4,7 @@ import { hasRepeatedAuthorization } from '../http/headers.js';
 import { type BearerVerifier, BearerError, type VerifiedToken } from './bearer.js';
 import { type ApiVersion, mediaTypeOf, negotiateVersion } from './media-type.js';
 import type { AccountRateLimiter } from './rate-limit.js';
+import { type UsageSink, apiNameOf } from '../usage/recorder.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,6 +31,10 @@ export interface GatewayOptions {
   accountLimit: (token: VerifiedToken) => number;
   /** Counts outcomes for /metrics. */
   countOutcome?: (outcome: string) => void;
+  /** Why a token was refused (a fixed set of reason codes, src/tokens/standing.ts): metrics and debug logs. */
+  countRefusal?: (reason: string) => void;
+  /** Per-credential usage counts (in memory; src/usage/). */
+  usage?: UsageSink;
 }
 
 export const INVALID_TOKEN_MESSAGE = 'The access token is invalid or has expired';
@@ -68,6 +73,10 @@ export async function gateway(app: FastifyInstance, o: GatewayOptions): Promise<
     } catch (err) {
       if (!(err instanceof BearerError)) throw err;
       count('invalid_token');
+      o.countRefusal?.(err.reason);
+      request.log.debug({ reason: err.reason }, 'access token refused');
+      // A token signed here (expired, revoked...) is counted for its credential; garbage is not.
+      if (err.claims && o.usage) o.usage.apiCall(err.claims, apiNameOf(request.routeOptions.url), 401);
       return send(reply, 401, INVALID_TOKEN_BODY, { 'www-authenticate': err.kind === 'missing' ? wwwAuthenticateMissing : wwwAuthenticateInvalid });
     }
     request.token = token;
@@ -102,6 +111,19 @@ export async function gateway(app: FastifyInstance, o: GatewayOptions): Promise<
     }
     count('allowed');
   });
+
+  // Every answer to a request with a valid token counts for its credential, by API and status.
+  const usage = o.usage;
+  if (usage) {
+    // Callback style: no promise per request.
+    app.addHook('onResponse', (request, reply, done) => {
+      try {
+        if (request.token) usage.apiCall(request.token, apiNameOf(request.routeOptions.url), reply.statusCode);
+      } finally {
+        done();
+      }
+    });
+  }
 
   // JSON answers carry the versioned media type.
   app.addHook('onSend', async (request, reply, payload) => {

@@ -105,6 +105,102 @@ return 0
 type LeaseCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number[]>;
 type ReturnCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>;
 
+/** One lease asked of the shared count of an account (the arguments of LEASE_SCRIPT). */
+export interface LeaseRequest {
+  /** The count of the current window and of the previous one. */
+  key: string;
+  previousKey: string;
+  limit: number;
+  /** Ms into the current window. */
+  elapsed: number;
+  need: number;
+  spare: number;
+  /** Requests allowed meanwhile from local counts, added to the shared count first. */
+  debt: number;
+  ttlMs: number;
+}
+
+/** [granted, current count, previous count, left after the grant], as LEASE_SCRIPT returns it. */
+export type LeaseGrant = [number, number, number, number];
+
+/**
+ * Where the shared budget of the accounts lives: Redis (across instances) or the primary process
+ * of a `serve` with several worker processes (src/cluster/). Both grant with the same rule.
+ */
+export interface LeaseSource {
+  /** False while the source cannot answer (then the limiter decides from local counts). */
+  ready(): boolean;
+  /** How long a request waits for a lease before it is decided locally, unless the limiter's options say. */
+  readonly timeoutMs?: number;
+  lease(request: LeaseRequest): Promise<LeaseGrant>;
+  /** Gives unused leases back: [count key, amount]; a count never goes below 0 or is created. */
+  giveBack(entries: [string, number][]): Promise<void>;
+}
+
+/** The budget in Redis: LEASE_SCRIPT and RETURN_SCRIPT, atomic across instances. */
+export class RedisLeaseSource implements LeaseSource {
+  constructor(private readonly redis: Redis) {
+    if (typeof (redis as unknown as Record<string, unknown>).ccauthLease !== 'function') {
+      redis.defineCommand('ccauthLease', { lua: LEASE_SCRIPT });
+      redis.defineCommand('ccauthReturn', { lua: RETURN_SCRIPT });
+    }
+  }
+
+  ready(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  async lease(r: LeaseRequest): Promise<LeaseGrant> {
+    const command = (this.redis as unknown as { ccauthLease: LeaseCommand }).ccauthLease;
+    const result = await command.call(this.redis, 2, r.key, r.previousKey, r.limit, r.elapsed, r.need, r.spare, r.debt, r.ttlMs);
+    const [granted = 0, current = 0, previous = 0, left = 0] = result.map(Number);
+    return [granted, current, previous, left];
+  }
+
+  async giveBack(entries: [string, number][]): Promise<void> {
+    const command = (this.redis as unknown as { ccauthReturn: ReturnCommand }).ccauthReturn;
+    await command.call(this.redis, entries.length, ...entries.map(([key]) => key), ...entries.map(([, n]) => n));
+  }
+}
+
+/**
+ * LEASE_SCRIPT and RETURN_SCRIPT in memory, for the primary process of a `serve` with several
+ * worker processes and no Redis: the same grant rule, one count per (account, window), each
+ * forgotten `ttlMs` after its last change (and the least recently used first past `maxKeys`).
+ */
+export class LeaseLedger {
+  private readonly counts: LRUCache<string, { n: number }>;
+
+  constructor(maxKeys = 200_000) {
+    this.counts = new LRUCache<string, { n: number }>({ max: maxKeys, ttlAutopurge: false });
+  }
+
+  lease(r: LeaseRequest): LeaseGrant {
+    let cur = this.counts.get(r.key)?.n ?? 0;
+    if (r.debt > 0) {
+      cur += r.debt;
+      this.counts.set(r.key, { n: cur }, { ttl: r.ttlMs });
+    }
+    const prev = this.counts.get(r.previousKey)?.n ?? 0;
+    let avail = Math.floor(r.limit - (prev * (WINDOW_MS - r.elapsed)) / WINDOW_MS - cur);
+    if (avail < 0) avail = 0;
+    const extra = Math.min(r.spare, Math.floor(Math.max(0, avail - r.need) / 4));
+    const grant = Math.min(avail, r.need + extra);
+    if (grant > 0) {
+      cur += grant;
+      this.counts.set(r.key, { n: cur }, { ttl: r.ttlMs });
+    }
+    return [grant, cur, prev, avail - grant];
+  }
+
+  giveBack(entries: [string, number][]): void {
+    for (const [key, n] of entries) {
+      const count = this.counts.get(key, { updateAgeOnGet: false });
+      if (count) count.n = Math.max(0, count.n - n);
+    }
+  }
+}
+
 /**
  * The account's API limit over a sliding 60-second window, estimated the usual way from the
  * current and previous fixed windows (previous weighted by how much of it still overlaps).
@@ -119,6 +215,8 @@ type ReturnCommand = (numKeys: number, ...args: (string | number)[]) => Promise<
  * an account is refused below its limit by at most what the other instances hold, each at most
  * 0.5% of the limit (and less as the budget runs out). If Redis fails or is slow, each instance
  * decides from its local counts (as without Redis) and adds them to the shared count later.
+ * The worker processes of one `serve` without Redis share the budget the same way, leasing from
+ * their primary process (a LeaseSource over IPC, src/cluster/) instead of Redis.
  */
 export class AccountRateLimiter {
   private readonly accounts: LRUCache<string, AccountState>;
@@ -130,13 +228,17 @@ export class AccountRateLimiter {
   private ticking: Promise<void> | undefined;
   private degradedUntil = 0;
   private readonly clock: () => number;
-  private readonly leaseTimeoutMs: number;
+  private leaseTimeoutMs: number;
+  private readonly leaseTimeoutExplicit: boolean;
   private readonly degradedMs: number;
   private readonly idleReturnMs: number;
   private readonly recheckMs: number;
 
+  /** The shared budget (Redis, or the primary process of several workers); none: local counts only. */
+  private readonly source: LeaseSource | undefined;
+
   constructor(
-    private readonly redis: Redis | undefined,
+    shared: Redis | LeaseSource | undefined,
     private readonly keyPrefix: string,
     private readonly syncIntervalMs = 200,
     private readonly onRedisError: (err: unknown) => void = () => undefined,
@@ -144,6 +246,7 @@ export class AccountRateLimiter {
   ) {
     this.clock = options.clock ?? Date.now;
     this.leaseTimeoutMs = options.leaseTimeoutMs ?? 100;
+    this.leaseTimeoutExplicit = options.leaseTimeoutMs !== undefined;
     this.degradedMs = options.degradedMs ?? 1000;
     this.idleReturnMs = options.idleReturnMs ?? 300;
     this.recheckMs = options.recheckMs ?? 250;
@@ -153,14 +256,12 @@ export class AccountRateLimiter {
         if (s.lease > 0) this.giveBack(s);
       },
     });
-    if (redis && typeof (redis as unknown as Record<string, unknown>).ccauthLease !== 'function') {
-      redis.defineCommand('ccauthLease', { lua: LEASE_SCRIPT });
-      redis.defineCommand('ccauthReturn', { lua: RETURN_SCRIPT });
-    }
+    this.source = shared === undefined || isLeaseSource(shared) ? shared : new RedisLeaseSource(shared);
+    if (!this.leaseTimeoutExplicit && this.source?.timeoutMs !== undefined) this.leaseTimeoutMs = this.source.timeoutMs;
   }
 
   start(): void {
-    if (!this.redis) return;
+    if (!this.source) return;
     this.timer = setInterval(() => {
       if (!this.ticking) this.ticking = this.tick().finally(() => (this.ticking = undefined));
     }, this.syncIntervalMs);
@@ -181,9 +282,9 @@ export class AccountRateLimiter {
    */
   consume(accountId: string, limit: number, now = this.clock()): RateDecision | Promise<RateDecision> {
     const s = this.state(accountId, now);
-    if (!this.redis) return this.local(s, limit, now);
+    if (!this.source) return this.local(s, limit, now);
     if (s.lease > 0) return this.take(s, limit, now);
-    if (this.redis.status !== 'ready' || now < this.degradedUntil) return this.local(s, limit, now);
+    if (!this.source.ready() || now < this.degradedUntil) return this.local(s, limit, now);
     if (now < s.exhaustedUntil) return this.refuse(s, limit, now);
     return this.acquire(s, limit, now);
   }
@@ -218,17 +319,15 @@ export class AccountRateLimiter {
 
   /** One lease request; resolves false when Redis failed or did not answer in time. */
   private lease(s: AccountState, limit: number, now: number): Promise<boolean> {
-    const redis = this.redis as Redis;
+    const source = this.source as LeaseSource;
     const windowStart = s.windowStart;
     const debt = s.debt;
     s.debt = 0;
-    const command = (redis as unknown as { ccauthLease: LeaseCommand }).ccauthLease;
     const key = this.key(s.id, windowStart);
-    const answered = command
-      .call(redis, 2, key, this.key(s.id, windowStart - WINDOW_MS), limit, now - windowStart, s.waiters, leaseSlice(limit), debt, 3 * WINDOW_MS)
+    const answered = source
+      .lease({ key, previousKey: this.key(s.id, windowStart - WINDOW_MS), limit, elapsed: now - windowStart, need: s.waiters, spare: leaseSlice(limit), debt, ttlMs: 3 * WINDOW_MS })
       .then(
-        (result) => {
-          const [granted = 0, current = 0, previous = 0, left = 0] = result.map(Number);
+        ([granted, current, previous, left]) => {
           if (s.windowStart !== windowStart || this.accounts.peek(s.id) !== s) {
             // The window ended (or the account was evicted) meanwhile: give it back.
             if (granted > 0) this.returns.set(key, (this.returns.get(key) ?? 0) + granted);
@@ -282,7 +381,7 @@ export class AccountRateLimiter {
     s.lease--;
     s.current++;
     const slice = leaseSlice(limit);
-    if (s.lease <= Math.floor(slice / 2) && !s.inflight && now >= s.exhaustedUntil && now >= this.degradedUntil && this.redis?.status === 'ready') {
+    if (s.lease <= Math.floor(slice / 2) && !s.inflight && now >= s.exhaustedUntil && now >= this.degradedUntil && this.source?.ready()) {
       s.inflight = this.lease(s, limit, now);
     }
     const shared = s.sharedPrevious * this.weight(s, now) + s.sharedCurrent;
@@ -308,7 +407,7 @@ export class AccountRateLimiter {
       return { allowed: false, limit, remaining: 0, resetSeconds, retryAfterSeconds: retryAfter(s.current, s.previous, limit, now - s.windowStart) };
     }
     s.current++;
-    if (this.redis) s.debt++;
+    if (this.source) s.debt++;
     return { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - used - 1)), resetSeconds, retryAfterSeconds: 0 };
   }
 
@@ -367,12 +466,11 @@ export class AccountRateLimiter {
   }
 
   private async flushReturns(): Promise<void> {
-    if (!this.redis || this.returns.size === 0 || this.redis.status !== 'ready') return;
+    if (!this.source || this.returns.size === 0 || !this.source.ready()) return;
     const entries = [...this.returns];
     this.returns.clear();
-    const command = (this.redis as unknown as { ccauthReturn: ReturnCommand }).ccauthReturn;
     try {
-      await command.call(this.redis, entries.length, ...entries.map(([key]) => key), ...entries.map(([, n]) => n));
+      await this.source.giveBack(entries);
     } catch (err) {
       // Given up: an unreturned lease only makes the account's count high until its window ends.
       this.onRedisError(err);
@@ -382,6 +480,10 @@ export class AccountRateLimiter {
   private key(accountId: string, windowStart: number): string {
     return `${this.keyPrefix}:${accountId}:${windowStart}`;
   }
+}
+
+function isLeaseSource(x: Redis | LeaseSource): x is LeaseSource {
+  return typeof (x as Partial<LeaseSource>).lease === 'function' && typeof (x as Partial<LeaseSource>).ready === 'function';
 }
 
 /** Whole seconds until a request fits under the limit again, from a window's counts. */

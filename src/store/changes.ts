@@ -116,12 +116,15 @@ export async function changesSince(db: Kysely<Database>, afterId: number, limit 
   return rows.map((r) => ({ id: Number(r.id), kind: r.kind as ChangeKind, ref: r.ref }));
 }
 
-/**
- * Rows older than the retention are useless to every instance (they poll every few hundred ms).
- * The newest row always stays: it is where a starting instance's cursor begins, so that the ids
- * below it that were pruned are never taken for changes still to come.
- */
-export async function pruneChanges(db: Kysely<Database>, olderThanMs: number): Promise<void> {
-  const newest = await latestChangeId(db);
-  await db.deleteFrom('changes').where('at', '<', Date.now() - olderThanMs).where('id', '<', newest).execute();
+/** The lowest id still in the table (0 when it is empty): below it, rows were pruned or never were. */
+export async function oldestChangeId(db: Kysely<Database>): Promise<number> {
+  const row = await db.selectFrom('changes').select((eb) => eb.fn.min('id').as('min')).executeTakeFirst();
+  return Number(row?.min ?? 0);
+}
+
+/** The rows of `ids` that are visible now, by id. */
+export async function changesWithIds(db: Kysely<Database>, ids: readonly number[]): Promise<Change[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('changes').select(['id', 'kind', 'ref']).where('id', 'in', ids).orderBy('id').execute();
+  return rows.map((r) => ({ id: Number(r.id), kind: r.kind as ChangeKind, ref: r.ref }));
 }

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, type Selectable, type UpdateObject, sql } from 'kysely';
 import type { AccountStatus, License, UserStatus } from '../domain/licenses.js';
 import type { ClientRecord, Credential, CredentialLevel, CredentialWithRotation } from '../domain/model.js';
 import { recordChange } from './changes.js';
@@ -24,6 +24,41 @@ export function toCredential(row: Selectable<ApiCredentialsTable>): Credential {
     updatedAt: iso(row.updated_at) as string,
     lastUsedAt: iso(row.last_used_at),
   };
+}
+
+interface ScopeState {
+  scopes: string[];
+  epoch: number;
+  removals: Record<string, number>;
+}
+
+function parseRemovals(text: string | null | undefined): Record<string, number> {
+  if (!text) return {};
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, number>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function toScopeState(row: { scopes: string; scope_epoch: number; scope_removals: string }): ScopeState {
+  return { scopes: row.scopes === '' ? [] : row.scopes.split(' '), epoch: Number(row.scope_epoch ?? 0), removals: parseRemovals(row.scope_removals) };
+}
+
+async function readScopeState(db: Kysely<Database>, id: string): Promise<ScopeState | undefined> {
+  let read = db.selectFrom('api_credentials').select(['scopes', 'scope_epoch', 'scope_removals']).where('id', '=', id);
+  if (db.getExecutor().adapter instanceof PostgresAdapter) read = read.forUpdate();
+  const row = await read.executeTakeFirst();
+  return row ? toScopeState(row) : undefined;
+}
+
+/** The columns that record `removed` as removed now: a new epoch, and each scope at it. */
+function scopeRemoval(state: ScopeState, removed: readonly string[]): { scope_epoch: number; scope_removals: string } {
+  const epoch = state.epoch + 1;
+  const removals = { ...state.removals };
+  for (const scope of removed) removals[scope] = epoch;
+  return { scope_epoch: epoch, scope_removals: JSON.stringify(removals) };
 }
 
 /** The console's view of a row: the credential and the state of its secret rotation. */
@@ -101,6 +136,8 @@ export class CredentialRepository {
       tokens_not_before: null,
       secret_id: newSecretId(),
       previous_secret_id: null,
+      scope_epoch: 0,
+      scope_removals: '{}',
       name_folded: foldForSearch(input.name),
       secret_rotated_at: null,
     };
@@ -140,6 +177,8 @@ export class CredentialRepository {
         'c.tokens_not_before',
         'c.secret_id',
         'c.previous_secret_id',
+        'c.scope_epoch',
+        'c.scope_removals',
         'a.standing_epoch as account_epoch',
         'u.standing_epoch as owner_epoch',
         'a.status as account_status',
@@ -165,6 +204,8 @@ export class CredentialRepository {
       tokensNotBefore: row.tokens_not_before === null ? null : Number(row.tokens_not_before),
       secretId: row.secret_id,
       previousSecretId: row.previous_secret_id,
+      scopeEpoch: Number(row.scope_epoch ?? 0),
+      scopeRemovals: parseRemovals(row.scope_removals),
       account: {
         standingEpoch: Number(row.account_epoch),
         status: row.account_status as AccountStatus,
@@ -180,12 +221,22 @@ export class CredentialRepository {
   }
 
   async update(id: string, changes: CredentialChanges, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
-    const set: Partial<ApiCredentialsTable> = { updated_at: Date.now() };
+    const set: UpdateObject<Database, 'api_credentials'> = { updated_at: Date.now() };
     if (changes.name !== undefined) {
       set.name = changes.name;
       set.name_folded = foldForSearch(changes.name);
     }
-    if (changes.scopes !== undefined) set.scopes = changes.scopes.join(' ');
+    if (changes.scopes !== undefined) {
+      set.scopes = changes.scopes.join(' ');
+      // Removing a scope is a cut for the tokens that have it (SPEC 3), even if it is added back
+      // later: the scope epoch moves and the scope records it. Read under a row lock (PostgreSQL,
+      // inside a transaction), so a concurrent update cannot slip past this comparison.
+      const current = await readScopeState(db, id);
+      if (current === undefined) return undefined;
+      const kept = new Set(changes.scopes);
+      const removed = current.scopes.filter((s) => !kept.has(s));
+      if (removed.length > 0) Object.assign(set, scopeRemoval(current, removed));
+    }
     const result = await db.updateTable('api_credentials').set(set).where('id', '=', id).executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) return undefined;
     const updated = await this.get(id, db);
@@ -193,29 +244,51 @@ export class CredentialRepository {
     return updated;
   }
 
-  /** Replace the secret; the old one keeps working until graceUntil (epoch ms) when given. */
+  /**
+   * The owner's license no longer grants some scopes: for each of their credentials, those of its
+   * scopes are recorded as removed (the scope list itself is kept: a license given back restores
+   * them for new tokens, never for tokens issued before).
+   */
+  async recordLicenseNarrowed(ownerUserId: string, stillGranted: (scope: string) => boolean, db: Kysely<Database> = this.db): Promise<void> {
+    let read = db.selectFrom('api_credentials').select(['id', 'scopes', 'scope_epoch', 'scope_removals']).where('owner_user_id', '=', ownerUserId);
+    if (db.getExecutor().adapter instanceof PostgresAdapter) read = read.forUpdate();
+    for (const row of await read.execute()) {
+      const state = toScopeState(row);
+      const lost = state.scopes.filter((s) => !stillGranted(s));
+      if (lost.length > 0) await db.updateTable('api_credentials').set(scopeRemoval(state, lost)).where('id', '=', row.id).execute();
+    }
+  }
+
+  /**
+   * Replace the secret; the old one keeps working until graceUntil (epoch ms) when given. One
+   * UPDATE whose SET reads the row's own columns, so two rotations at the same moment serialize on
+   * the row (PostgreSQL: row lock, re-evaluated after the first commits; SQLite: one writer): a
+   * rotation with grace keeps as previous whatever secret is current when it applies, never a
+   * secret that a concurrent rotation without grace has already cut.
+   */
   async replaceSecret(id: string, secretHash: string, graceUntil: number | null, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
-    const current = await db.selectFrom('api_credentials').select(['secret_hash', 'secret_id', 'client_id']).where('id', '=', id).executeTakeFirst();
-    if (!current) return undefined;
-    await db
+    const now = Date.now();
+    const updated = await db
       .updateTable('api_credentials')
-      .set({
+      .set((eb) => ({
         secret_hash: secretHash,
-        previous_secret_hash: graceUntil === null ? null : current.secret_hash,
+        previous_secret_hash: graceUntil === null ? null : eb.ref('secret_hash'),
         previous_secret_expires_at: graceUntil,
         // Tokens carry the id of their secret: without grace every token of the old secret stops
         // working at once (with grace, when the grace ends), whatever the second it was issued in.
         secret_id: newSecretId(),
-        previous_secret_id: graceUntil === null ? null : current.secret_id,
+        previous_secret_id: graceUntil === null ? null : eb.ref('secret_id'),
         // Tokens issued before secret ids existed carry none: for them the cut is the start of
         // this second (token times are whole seconds).
-        ...(graceUntil === null ? { tokens_not_before: Math.floor(Date.now() / 1000) * 1000 } : {}),
-        updated_at: Date.now(),
-        secret_rotated_at: Date.now(),
-      })
+        ...(graceUntil === null ? { tokens_not_before: Math.floor(now / 1000) * 1000 } : {}),
+        updated_at: now,
+        secret_rotated_at: now,
+      }))
       .where('id', '=', id)
-      .execute();
-    await recordChange(db, 'credential', current.client_id);
+      .returning(['client_id'])
+      .executeTakeFirst();
+    if (!updated) return undefined;
+    await recordChange(db, 'credential', updated.client_id);
     return this.get(id, db);
   }
 
@@ -256,7 +329,7 @@ export class CredentialRepository {
           : sql<string>`c.name_folded`
         : field === 'created'
           ? sql<number>`c.created_at`
-          : // A literal, not a parameter: the expression is that of the indexes of migration 0008.
+          : // A literal, not a parameter: the expression is that of the indexes of migration 0009.
             sql<number>`coalesce(c.last_used_at, ${sql.lit(desc ? NEVER_USED_DESC : NEVER_USED_ASC)})`;
     let query = db.selectFrom('api_credentials as c').selectAll('c').where('c.account_id', '=', s.accountId);
     if (s.ownedBy !== undefined) query = query.where('c.owner_user_id', '=', s.ownedBy).where('c.level', '=', 'user');
@@ -324,10 +397,18 @@ export class CredentialRepository {
   /** Batched lastUsedAt writes from the token endpoint; not a change that caches care about. */
   async touchLastUsed(entries: ReadonlyMap<string, number>, db: Kysely<Database> = this.db): Promise<void> {
     if (entries.size === 0) return;
-    await db.transaction().execute(async (trx) => {
-      for (const [clientId, at] of entries) {
-        await trx.updateTable('api_credentials').set({ last_used_at: at }).where('client_id', '=', clientId).execute();
-      }
-    });
+    // One statement per 500 credentials (UPDATE ... FROM (VALUES ...), on both dialects), not one per
+    // credential: with 10,000 credentials in use a flush is 20 statements. A time never moves back
+    // (several instances flush the same credential).
+    const rows = [...entries];
+    for (let i = 0; i < rows.length; i += 500) {
+      const values = sql.join(rows.slice(i, i + 500).map(([clientId, at]) => sql`(cast(${clientId} as text), cast(${at} as bigint))`));
+      await sql`with v(client_id, at) as (values ${values})
+        update api_credentials set last_used_at = v.at
+        from v
+        where api_credentials.client_id = v.client_id
+          and (api_credentials.last_used_at is null or api_credentials.last_used_at < v.at)`.execute(db);
+    }
   }
+
 }

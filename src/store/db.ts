@@ -30,7 +30,13 @@ export interface ConnectOptions {
   databaseSchema?: string | undefined;
   /** The longest a query, or waiting for a connection, may take (PostgreSQL); default 5000 ms. */
   storeTimeoutMs?: number | undefined;
+  /** The longest withLock waits for another instance's lock (PostgreSQL); default 60 s, then a clear error. */
+  lockWaitMs?: number | undefined;
+  /** Told while withLock waits (every 5 s); default: a line on stderr. */
+  onLockWait?: ((message: string) => void) | undefined;
 }
+
+export const DEFAULT_LOCK_WAIT_MS = 60_000;
 
 export const DEFAULT_STORE_TIMEOUT_MS = 5000;
 /** How long a client should wait before trying again when the store is unreachable. */
@@ -38,7 +44,10 @@ export const STORE_RETRY_AFTER_SECONDS = 5;
 const UNAVAILABLE_MESSAGE = 'The credential store cannot be reached right now; try again shortly';
 
 export async function connect(options: ConnectOptions): Promise<StoreConnection> {
-  if (options.databaseUrl) return connectPostgres(options.databaseUrl, options.databaseSchema, options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS);
+  if (options.databaseUrl) {
+    const lockWait = { waitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, onWait: options.onLockWait ?? ((message: string) => void process.stderr.write(`ccauth: ${message}\n`)) };
+    return connectPostgres(options.databaseUrl, options.databaseSchema, options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS, lockWait);
+  }
   return connectSqlite(options.dataDir);
 }
 
@@ -247,7 +256,7 @@ class GuardedPool implements PostgresPool {
 /** Lock ids are (LOCK_CLASS, hashtext('<schema>:<name>')): one lock space per ccauth schema. */
 const LOCK_CLASS = 0x63636175; // 'ccau'
 
-async function connectPostgres(url: string, configuredSchema: string | undefined, timeoutMs: number): Promise<StoreConnection> {
+async function connectPostgres(url: string, configuredSchema: string | undefined, timeoutMs: number, lockWait: { waitMs: number; onWait: (message: string) => void }): Promise<StoreConnection> {
   // Loaded only for PostgreSQL: the embedded store does not pay for it.
   const pg: typeof Pg = (await import('pg')).default;
   // int8 (bigint) columns hold epoch milliseconds, well inside Number's exact range.
@@ -290,7 +299,22 @@ async function connectPostgres(url: string, configuredSchema: string | undefined
       let broken = false;
       const key = `${schema ?? 'public'}:${name}`;
       try {
-        await client.query('select pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, key]);
+        // Tried, not waited for: a lock held by a stuck instance must not hang this one forever.
+        const started = Date.now();
+        let told = started;
+        for (;;) {
+          const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as locked', [LOCK_CLASS, key]);
+          if (rows[0]?.locked) break;
+          const waited = Date.now() - started;
+          if (waited >= lockWait.waitMs) {
+            throw new Error(`Timed out after ${Math.round(waited / 1000)} s waiting for the store lock "${name}" of schema ${schema ?? 'public'}: another instance holds it (a migration or key creation still running, or stuck)`);
+          }
+          if (Date.now() - told >= 5000) {
+            told = Date.now();
+            lockWait.onWait(`waiting for the store lock "${name}" of schema ${schema ?? 'public'} (held by another instance) for ${Math.round(waited / 1000)} s`);
+          }
+          await new Promise((r) => setTimeout(r, 100 + Math.random() * 100));
+        }
         try {
           return await fn(maintenanceDb);
         } finally {

@@ -198,11 +198,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         // admin sessions; the existing audit index leads with account_id and cannot serve that.
         await db.schema.createIndex('audit_events_at_idx').on('audit_events').column('at').execute();
         await db.schema.createIndex('admin_sessions_expires_idx').on('admin_sessions').column('expires_at').execute();
-        // Never enforced anywhere (no SPEC rule asks for a per-account token cap).
-        await db.schema.alterTable('accounts').dropColumn('token_rate_limit_per_minute').execute();
+        // accounts.token_rate_limit_per_minute is no longer read or written (never enforced; no SPEC
+        // rule asks for a per-account token cap), but it stays in this release: the previous release
+        // still reads it, and instances of both run side by side during a rolling upgrade. A later
+        // release drops it (docs/decisions.md).
       },
       async down(db: Kysely<unknown>) {
-        await db.schema.alterTable('accounts').addColumn('token_rate_limit_per_minute', 'integer').execute();
         await db.schema.dropIndex('admin_sessions_expires_idx').ifExists().execute();
         await db.schema.dropIndex('audit_events_at_idx').ifExists().execute();
       },
@@ -227,10 +228,61 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('api_credentials').dropColumn('secret_id').execute();
       },
     },
-    '0008_console_lists': {
+    '0007_usage': {
+      // Per-credential usage (src/usage/): hourly counters, incremented in place by every
+      // instance's flush, and the events list. Keyed by client ID (immutable, and known from a
+      // token's claims without a lookup); both kept 90 days.
       async up(db: Kysely<unknown>) {
-        // The console's search and sort (issue 9; 0008 so that it follows the 0007 migrations of the
-        // other issue 9 branches): the name folded once in JavaScript (Unicode
+        await db.schema
+          .createTable('usage_counters')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('hour', 'bigint', (c) => c.notNull())
+          .addColumn('metric', 'text', (c) => c.notNull())
+          .addColumn('n', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('usage_counters_pk', ['client_id', 'hour', 'metric'])
+          .execute();
+        await db.schema.createIndex('usage_counters_account_hour_idx').on('usage_counters').columns(['account_id', 'hour']).execute();
+        await db.schema.createIndex('usage_counters_hour_idx').on('usage_counters').column('hour').execute();
+        await db.schema
+          .createTable('usage_events')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('credential_id', 'text')
+          .addColumn('owner_user_id', 'text')
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('reason', 'text')
+          .addColumn('ip', 'text')
+          .addColumn('count', 'bigint')
+          .execute();
+        await db.schema.createIndex('usage_events_account_at_idx').on('usage_events').columns(['account_id', 'at']).execute();
+        await db.schema.createIndex('usage_events_client_at_idx').on('usage_events').columns(['client_id', 'at']).execute();
+        await db.schema.createIndex('usage_events_at_idx').on('usage_events').column('at').execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('usage_events').ifExists().execute();
+        await db.schema.dropTable('usage_counters').ifExists().execute();
+      },
+    },
+    '0008_scope_epoch': {
+      async up(db: Kysely<unknown>) {
+        // A scope removed and added back must not revive tokens issued before the removal (SPEC 3):
+        // a per-credential epoch, incremented by every removal (of the credential's scopes, or by
+        // the owner's license), carried in tokens (scope_epoch), and per scope the epoch its latest
+        // removal made: a token is invalid when one of its scopes was removed at a later epoch.
+        await db.schema.alterTable('api_credentials').addColumn('scope_epoch', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('api_credentials').addColumn('scope_removals', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.alterTable('api_credentials').dropColumn('scope_removals').execute();
+        await db.schema.alterTable('api_credentials').dropColumn('scope_epoch').execute();
+      },
+    },
+    '0009_console_lists': {
+      async up(db: Kysely<unknown>) {
+        // The console's search and sort (issue 9): the name folded once in JavaScript (Unicode
         // lower case, NFKC) so both dialects search and sort it alike, and when the secret was rotated.
         await db.schema.alterTable('api_credentials').addColumn('name_folded', 'text', (c) => c.notNull().defaultTo('')).execute();
         await db.schema.alterTable('api_credentials').addColumn('secret_rotated_at', 'bigint').execute();

@@ -1,7 +1,10 @@
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
+import { latestChangeId } from './changes.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
+import { pruneUsage } from './usage.js';
+import { USAGE_RETENTION_DAYS } from '../usage/model.js';
 
 /**
  * What the store keeps, and for how long. Everything else is deleted by the pruner:
@@ -10,14 +13,18 @@ import type { Store } from './store.js';
  * - revoked token ids once the token has expired (plus a margin for clock skew between
  *   instances): an expired token is refused anyway;
  * - change feed rows older than `changesRetentionMs` (default 1 hour, far above any poll
- *   interval or gap timeout of the feed: every instance has read them long before);
- * - audit events older than `auditRetentionDays` (CCAUTH_AUDIT_RETENTION_DAYS, default 400).
+ *   interval or gap timeout of the feed: every instance has read them long before), except the
+ *   newest row, which always stays;
+ * - audit events older than `auditRetentionDays` (CCAUTH_AUDIT_RETENTION_DAYS, default 400);
+ * - usage counters and events older than `usageRetentionDays` (default 90).
  */
 export interface RetentionPolicy {
   sessionIdleMs: number;
   auditRetentionDays: number;
   changesRetentionMs: number;
   revokedTokenMarginMs: number;
+  /** Usage counters (hourly) and events: default 90 days. */
+  usageRetentionDays?: number;
   /** Rows per DELETE statement: each statement is its own short transaction. */
   batchSize: number;
   /** Statements per table per run: a big backlog is worked off over several runs. */
@@ -35,7 +42,7 @@ export const DEFAULT_RETENTION: Omit<RetentionPolicy, 'sessionIdleMs'> = {
 export interface PruneResult {
   /** False when another instance held the pruning lock (PostgreSQL): nothing was done here. */
   ran: boolean;
-  deleted: { sessions: number; revokedTokens: number; changes: number; audit: number };
+  deleted: { sessions: number; revokedTokens: number; changes: number; audit: number; usageCounters: number; usageEvents: number };
 }
 
 const DAY_MS = 86_400_000;
@@ -61,7 +68,7 @@ export async function pruneOnce(
   return store.db.connection().execute(async (conn) => {
     const key = sql`hashtext(${RETENTION_LOCK} || current_schema())`;
     const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${key}) as locked`.execute(conn);
-    if (!rows[0]?.locked) return { ran: false, deleted: { sessions: 0, revokedTokens: 0, changes: 0, audit: 0 } };
+    if (!rows[0]?.locked) return { ran: false, deleted: { sessions: 0, revokedTokens: 0, changes: 0, audit: 0, usageCounters: 0, usageEvents: 0 } };
     try {
       return { ran: true, deleted: await prune(conn) };
     } finally {
@@ -106,11 +113,14 @@ async function prunePass(db: Kysely<Database>, policy: RetentionPolicy, now: num
     ),
   );
   const changesBefore = now - policy.changesRetentionMs;
+  // The newest row always stays, however old: it is where a starting instance's cursor begins, so
+  // the ids below it that were pruned are never taken for changes still to come (src/changes/feed.ts).
+  const newest = await latestChangeId(db);
   const changes = await batches(async () =>
     count(
       await db
         .deleteFrom('changes')
-        .where('id', 'in', (eb) => eb.selectFrom('changes').select('id').where('at', '<', changesBefore).orderBy('id').limit(n))
+        .where('id', 'in', (eb) => eb.selectFrom('changes').select('id').where('at', '<', changesBefore).where('id', '<', newest).orderBy('id').limit(n))
         .executeTakeFirst(),
     ),
   );
@@ -123,7 +133,8 @@ async function prunePass(db: Kysely<Database>, policy: RetentionPolicy, now: num
         .executeTakeFirst(),
     ),
   );
-  return { sessions, revokedTokens, changes, audit };
+  const usage = await pruneUsage(db, now - (policy.usageRetentionDays ?? USAGE_RETENTION_DAYS) * DAY_MS, n, policy.maxBatchesPerRun, go);
+  return { sessions, revokedTokens, changes, audit, ...usage };
 }
 
 function count(result: { numDeletedRows: bigint }): number {

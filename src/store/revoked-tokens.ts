@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { REVOCATION_MARGIN_MS } from '../tokens/revocations.js';
 import { recordChange } from './changes.js';
 import type { Database } from './schema.js';
 
@@ -27,9 +28,12 @@ export class RevokedTokenRepository {
     return row ? { jti: row.jti, accountId: row.account_id, clientId: row.client_id, expiresAt: Number(row.expires_at) } : undefined;
   }
 
-  /** Every revocation whose token has not yet expired: loaded by each instance at start. */
+  /**
+   * Every revocation whose token a verifier may still accept (not expired, or within the
+   * verifier's leeway after exp: REVOCATION_MARGIN_MS): loaded by each instance at start.
+   */
   async listLive(now = Date.now(), db: Kysely<Database> = this.db): Promise<{ jti: string; expiresAt: number }[]> {
-    const rows = await db.selectFrom('revoked_tokens').select(['jti', 'expires_at']).where('expires_at', '>', now).execute();
+    const rows = await db.selectFrom('revoked_tokens').select(['jti', 'expires_at']).where('expires_at', '>', now - REVOCATION_MARGIN_MS).execute();
     return rows.map((r) => ({ jti: r.jti, expiresAt: Number(r.expires_at) }));
   }
 

@@ -52,9 +52,13 @@ export interface ApiCredentialsTable {
   /** Id of the current secret and of the previous one (0005); tokens carry it as secret_id. */
   secret_id: string | null;
   previous_secret_id: string | null;
-  /** foldForSearch(name): what search and the name sort compare (0008). */
+  /** Incremented whenever a scope is removed (0007); tokens carry it as scope_epoch (absent = 0). */
+  scope_epoch: number;
+  /** JSON object: scope -> the scope_epoch its latest removal made (0007). */
+  scope_removals: string;
+  /** foldForSearch(name): what search and the name sort compare (0009). */
   name_folded: string;
-  /** When the secret was last rotated (0008). */
+  /** When the secret was last rotated (0009). */
   secret_rotated_at: Millis | null;
 }
 

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, type UpdateObject, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, type Selectable, type UpdateObject, sql } from 'kysely';
 import type { License, Presence, UserStatus } from '../domain/licenses.js';
 import type { User } from '../domain/model.js';
+import { grantableScopes, mayGrant } from '../domain/policy.js';
 import { recordChange } from './changes.js';
+import { CredentialRepository } from './credentials.js';
 import type { Database, UsersTable } from './schema.js';
 
 export function toUser(row: Selectable<UsersTable>): User {
@@ -95,12 +97,26 @@ export class UserRepository {
     if (changes.status !== undefined) set.status = changes.status;
     // A disable is a cut: tokens issued before it stay invalid after a re-enable (SPEC rule 9).
     if (changes.status === 'disabled') set.standing_epoch = sql<number>`standing_epoch + 1`;
+    if (changes.license !== undefined) {
+      // A license that may grant fewer scopes removes them from the owner's credentials for every
+      // token issued before: such a token stays invalid if the license comes back (SPEC 3).
+      let read = db.selectFrom('users').select('license').where('id', '=', id);
+      if (db.getExecutor().adapter instanceof PostgresAdapter) read = read.forUpdate();
+      const current = await read.executeTakeFirst();
+      if (current === undefined) return undefined;
+      const next = changes.license;
+      if (grantableScopes(current.license as License).some((scope) => !mayGrant(next, scope))) {
+        await new CredentialRepository(db).recordLicenseNarrowed(id, (scope) => mayGrant(next, scope), db);
+      }
+    }
     if (changes.skills !== undefined) set.skills = JSON.stringify(changes.skills);
     if (changes.presence !== undefined) set.presence = changes.presence;
     if (changes.passwordHash !== undefined) set.password_hash = changes.passwordHash;
     const result = await db.updateTable('users').set(set).where('id', '=', id).executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) return undefined;
-    await recordChange(db, 'user', id);
+    // Only what a token or a credential depends on is a change for the caches (license, status);
+    // presence, skills, name and password are not, and would each cost every instance a poll.
+    if (changes.license !== undefined || changes.status !== undefined) await recordChange(db, 'user', id);
     return this.get(id, db);
   }
 }

@@ -1,13 +1,22 @@
 /**
+ * How long after its exp a revoked token id is kept: the verifier's clock leeway (10 s, see
+ * src/tokens/verify.ts), during which an expired token is still accepted.
+ */
+export const REVOCATION_MARGIN_MS = 10_000;
+
+/**
  * Token ids revoked one by one (RFC 7009), in memory, each kept until its token would have
- * expired anyway. Filled from the store at start and by the change feed afterwards.
+ * expired anyway (exp plus the verifier's leeway). Filled from the store at start and by the
+ * change feed afterwards.
  */
 export class RevocationList {
   private readonly revoked = new Map<string, number>();
   private lastPrune = Date.now();
 
+  constructor(private readonly marginMs = REVOCATION_MARGIN_MS) {}
+
   add(jti: string, expiresAtMs: number): void {
-    if (expiresAtMs > Date.now()) this.revoked.set(jti, expiresAtMs);
+    if (expiresAtMs + this.marginMs > Date.now()) this.revoked.set(jti, expiresAtMs);
     if (Date.now() - this.lastPrune > 60_000) this.prune();
   }
 
@@ -22,7 +31,7 @@ export class RevocationList {
 
   prune(now = Date.now()): void {
     this.lastPrune = now;
-    for (const [jti, exp] of this.revoked) if (exp <= now) this.revoked.delete(jti);
+    for (const [jti, exp] of this.revoked) if (exp + this.marginMs <= now) this.revoked.delete(jti);
   }
 
   get size(): number {

@@ -15,6 +15,8 @@ export interface TokenClaims {
   /** The owner's and the account's standing epochs when it was issued (absent = 0). */
   userEpoch?: number | undefined;
   accountEpoch?: number | undefined;
+  /** The credential's scope epoch when it was issued (absent = 0). */
+  scopeEpoch?: number | undefined;
 }
 
 /**
@@ -56,13 +58,17 @@ export function standing(client: ClientRecord | null, token: TokenClaims, nowMs 
       client.previousSecretExpiresAt > nowMs;
     if (!current && !previous) return 'secret_rotated';
   }
-  // Tokens issued before secret ids (no claim) are judged by the rotation time, in whole seconds.
-  if (client.tokensNotBefore !== null && token.issuedAt * 1000 < client.tokensNotBefore) return 'secret_rotated';
+  // Only tokens issued before secret ids (no claim) are judged by the rotation time, in whole
+  // seconds: a token that names its secret is judged by that alone (an instance whose clock is a
+  // few ms behind the rotating one must not cut a fresh token of the new secret).
+  if (token.secretId === undefined && client.tokensNotBefore !== null && token.issuedAt * 1000 < client.tokensNotBefore) return 'secret_rotated';
   if ((token.accountEpoch ?? 0) !== client.account.standingEpoch) return 'account_disabled';
   if (client.level === 'user' && (token.userEpoch ?? 0) !== (client.owner?.standingEpoch ?? 0)) return 'owner_disabled';
   const allowed = clientMayGetTokens({ level: client.level, scopes: client.scopes, account: client.account, owner: client.owner });
   if (!allowed.ok) return client.account.status !== 'active' ? 'account_disabled' : client.owner && client.owner.status !== 'active' ? 'owner_disabled' : 'client_not_allowed';
   for (const scope of token.scopes) {
+    // One of its scopes was removed after it was issued (even if added back since): invalid (SPEC 3).
+    if ((client.scopeRemovals?.[scope] ?? 0) > (token.scopeEpoch ?? 0)) return 'scope_removed';
     if (!client.scopes.includes(scope)) return 'scope_removed';
     if (client.level === 'user' && client.owner && !mayGrant(client.owner.license, scope)) return 'scope_removed';
   }

@@ -1,8 +1,8 @@
-import { type KeyObject, verify as verifySignature } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { ClientRecord } from '../domain/model.js';
 import type { ClientCache } from '../auth/client-cache.js';
-import type { KeySet } from '../auth/signing-keys.js';
+import { isSigningAlg, jwsVerify } from '../auth/jws.js';
+import type { KeySet, VerificationKey } from '../auth/signing-keys.js';
 import type { RevocationList } from './revocations.js';
 import { type TokenClaims, type TokenReason, standing } from './standing.js';
 
@@ -27,6 +27,8 @@ export class BearerError extends Error {
     readonly kind: BearerFailure,
     /** Why, for logs and metrics (never shown to the caller). */
     readonly reason: TokenReason = kind === 'missing' ? 'missing' : 'malformed',
+    /** The claims when the signature verified (expired, revoked, standing lost): whose token it was, for usage counts. */
+    readonly claims: TokenClaims | null = null,
   ) {
     super(kind === 'missing' ? 'No access token' : 'The access token is invalid or has expired');
   }
@@ -65,12 +67,13 @@ interface Checked {
   claims: TokenClaims;
   /** The key that verified the signature: when it leaves the key set, so does the entry. */
   kid: string;
-  key: KeyObject;
+  key: VerificationKey;
 }
 
 /**
  * What a token is worth now, with nothing but memory: the signature against the region's own key
- * set (RS256 only, the key chosen by kid, never by the token's alg), the issuer, audience, region
+ * set (the key chosen by kid and its own alg, RS256 or ES256: a token whose alg header is not the
+ * key's is refused, so no alg confusion), the issuer, audience, region
  * and times, then its standing: not revoked, and the rules of src/tokens/standing.ts on the client
  * record (which the result carries, so that the caller never looks the client up again).
  */
@@ -78,10 +81,18 @@ export class TokenVerifier {
   private readonly leeway: number;
   /**
    * Tokens whose signature and claims were already checked: clients reuse a token for its whole
-   * life, so the RSA verification is done once per token, not once per request. Only what cannot
-   * change is cached; expiry, the key's presence and standing are checked on every request.
+   * life, so the signature is checked once per token (on the thread pool), not once per request.
+   * Only what cannot change is cached; expiry, the key's presence and standing are checked on
+   * every request.
    */
   private readonly checked: LRUCache<string, Checked>;
+  /**
+   * Signature checks in flight, by token: a client that fires many calls with a new token at once
+   * gets one check for all of them (as when the check was synchronous), not one each.
+   */
+  private readonly checking = new Map<string, Promise<Checked | { reason: TokenReason; claims?: TokenClaims }>>();
+  /** Signatures checked (cryptographically), for tests and diagnostics. */
+  signatureChecks = 0;
 
   constructor(private readonly o: TokenVerifierOptions) {
     this.leeway = o.leewaySeconds ?? 10;
@@ -103,13 +114,13 @@ export class TokenVerifier {
 
   async verifyToken(token: string): Promise<VerifiedToken> {
     const result = await this.check(token);
-    if (result.reason !== 'ok' || !result.claims || !result.client) throw new BearerError('invalid', result.reason);
+    if (result.reason !== 'ok' || !result.claims || !result.client) throw new BearerError('invalid', result.reason, result.claims);
     return { ...result.claims, client: result.client };
   }
 
   /** Signature and claims only: whether this region issued it and it is within its lifetime. */
-  verifyJwt(token: string): TokenClaims {
-    const verified = this.verifySigned(token);
+  async verifyJwt(token: string): Promise<TokenClaims> {
+    const verified = await this.verifySigned(token);
     if ('reason' in verified) throw new BearerError('invalid', verified.reason);
     return verified.claims;
   }
@@ -124,8 +135,14 @@ export class TokenVerifier {
       entry = undefined;
     }
     if (entry === undefined) {
-      const verified = this.verifySigned(token);
-      if ('reason' in verified) return { claims: null, client: null, reason: verified.reason };
+      // A miss costs one signature check on the thread pool; a hit stays synchronous.
+      let pending = this.checking.get(token);
+      if (pending === undefined) {
+        pending = this.verifySigned(token).finally(() => this.checking.delete(token));
+        this.checking.set(token, pending);
+      }
+      const verified = await pending;
+      if ('reason' in verified) return { claims: verified.claims ?? null, client: null, reason: verified.reason };
       entry = verified;
       this.checked.set(token, entry);
     }
@@ -136,7 +153,7 @@ export class TokenVerifier {
     return { claims, client, reason: standing(client, claims) };
   }
 
-  private verifySigned(token: string): Checked | { reason: TokenReason } {
+  private async verifySigned(token: string): Promise<Checked | { reason: TokenReason; claims?: TokenClaims }> {
     const malformed = { reason: 'malformed' as const };
     if (token.length > MAX_TOKEN_LENGTH) return malformed;
     const parts = token.split('.');
@@ -144,34 +161,31 @@ export class TokenVerifier {
     const [h, p, s] = parts as [string, string, string];
     if (!isB64url(h) || !isB64url(p) || !isB64url(s)) return malformed;
     const header = decodeJson(h);
-    if (!header || header.alg !== 'RS256' || typeof header.kid !== 'string') return malformed;
+    if (!header || !isSigningAlg(header.alg) || typeof header.kid !== 'string') return malformed;
     const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : '';
     if (typ !== 'at+jwt' && typ !== 'application/at+jwt') return malformed;
     if (header.crit !== undefined) return malformed;
     const key = this.o.keys.verificationKey(header.kid);
     if (!key) return { reason: 'unknown_key' };
-    let ok = false;
-    try {
-      ok = verifySignature('sha256', Buffer.from(`${h}.${p}`), key, Buffer.from(s, 'base64url'));
-    } catch {
-      ok = false;
-    }
-    if (!ok) return { reason: 'bad_signature' };
+    // The alg is the key's own: an RS256 token under an ES256 key's kid (or the reverse) is refused.
+    if (header.alg !== key.alg) return malformed;
+    this.signatureChecks++;
+    if (!(await jwsVerify(key.alg, key.key, Buffer.from(`${h}.${p}`), Buffer.from(s, 'base64url')))) return { reason: 'bad_signature' };
     const claims = decodeJson(p);
     if (!claims) return malformed;
     const now = Math.floor(Date.now() / 1000);
     const { iss, aud, exp, nbf, iat, jti, client_id: clientId, account_id: accountId, scope, region, user_id: userId } = claims;
-    const { secret_id: secretId, user_epoch: userEpoch, account_epoch: accountEpoch } = claims;
+    const { secret_id: secretId, user_epoch: userEpoch, account_epoch: accountEpoch, scope_epoch: scopeEpoch } = claims;
     if (iss !== this.o.issuer || region !== this.o.region) return { reason: 'wrong_audience' };
     if (!(aud === this.o.audience || (Array.isArray(aud) && aud.includes(this.o.audience)))) return { reason: 'wrong_audience' };
-    if (typeof exp !== 'number' || exp + this.leeway <= now) return { reason: 'expired' };
+    if (typeof exp !== 'number') return { reason: 'expired' };
     if (typeof nbf === 'number' && nbf - this.leeway > now) return { reason: 'not_yet_valid' };
     if (typeof iat !== 'number' || iat - this.leeway > now) return { reason: 'not_yet_valid' };
     if (typeof jti !== 'string' || typeof clientId !== 'string' || typeof accountId !== 'string' || typeof scope !== 'string') return malformed;
     if (userId !== undefined && typeof userId !== 'string') return malformed;
     if (secretId !== undefined && typeof secretId !== 'string') return malformed;
-    if (!optionalInt(userEpoch) || !optionalInt(accountEpoch)) return malformed;
-    return {
+    if (!optionalInt(userEpoch) || !optionalInt(accountEpoch) || !optionalInt(scopeEpoch)) return malformed;
+    const verified: Checked = {
       kid: header.kid,
       key,
       claims: {
@@ -185,7 +199,11 @@ export class TokenVerifier {
         secretId: secretId as string | undefined,
         userEpoch,
         accountEpoch,
+        scopeEpoch,
       },
     };
+    // Expired, but signed here: the claims say whose token it was (usage counts a 401 for it).
+    if (exp + this.leeway <= now) return { reason: 'expired', claims: verified.claims };
+    return verified;
   }
 }

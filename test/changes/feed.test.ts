@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { ChangeFeed } from '../../src/changes/feed.js';
 import { type Change, recordChange } from '../../src/store/changes.js';
+import { DEFAULT_RETENTION, pruneOnce } from '../../src/store/retention.js';
 import { Store } from '../../src/store/store.js';
 import { dropSchema, postgresAvailable, postgresUrl, tempDir, uniqueSchema } from '../support/env.js';
 import { createCredential, createTenant, startRegion, tokenRequest } from '../support/region.js';
@@ -106,6 +107,76 @@ describe('change feed on PostgreSQL', { skip: pg ? false : 'PostgreSQL is not re
   });
 });
 
+describe('change feed after the retention pruner ran', { skip: pg ? false : 'PostgreSQL is not reachable (required in CI)' }, () => {
+  const schema = uniqueSchema('ccauth_feedp');
+  const dir = tempDir();
+  let store: Store;
+  before(async () => {
+    store = await Store.open({ dataDir: dir.path, databaseUrl: postgresUrl, databaseSchema: schema });
+  });
+  after(async () => {
+    await store?.close();
+    dir.remove();
+    await dropSchema(schema);
+  });
+
+  /** An instance starts on the pruned table; then an out-of-order commit must reach it at once. */
+  async function outOfOrderAfterStart(): Promise<{ seen: string[]; waiting: number }> {
+    const feed = new ChangeFeed(store, 60_000, silent);
+    const seen: string[] = [];
+    feed.onChange((change: Change) => void seen.push(change.ref));
+    await feed.start();
+    try {
+      const early = heldChange(store, 'deleted-credential'); // id N, committed late
+      await early.written;
+      await recordChange(store.db, 'credential', 'other'); // N+1, committed first
+      await feed.poll();
+      await early.commit();
+      await feed.poll();
+      return { seen, waiting: feed.waiting };
+    } finally {
+      await feed.stop();
+    }
+  }
+
+  it('the pruner keeps the newest row, and a starting instance does not wait for pruned ids', async () => {
+    // A region that has seen 1500 changes, then an hour of quiet.
+    const hourAgo = Date.now() - 61 * 60_000;
+    await store.db.insertInto('changes').values(Array.from({ length: 1500 }, (_, i) => ({ kind: 'credential', ref: `c${i}`, at: hourAgo }))).execute();
+    const result = await pruneOnce(store, { ...DEFAULT_RETENTION, sessionIdleMs: 1 });
+    assert.equal(result.deleted.changes, 1499, 'every row but the newest');
+    const { seen, waiting } = await outOfOrderAfterStart();
+    assert.deepEqual(seen.sort(), ['deleted-credential', 'other'], 'the late commit is delivered by the next poll');
+    assert.equal(waiting, 0);
+  });
+
+  it('a feed whose cursor is behind rows that were pruned reloads in full and still gets a late commit', async () => {
+    // A table emptied by an older pruner: the cursor starts at 0, far below the next ids.
+    await store.db.insertInto('changes').values(Array.from({ length: 1500 }, (_, i) => ({ kind: 'credential', ref: `d${i}`, at: Date.now() }))).execute();
+    await store.db.deleteFrom('changes').execute();
+    const feed = new ChangeFeed(store, 60_000, silent);
+    const seen: string[] = [];
+    let reloads = 0;
+    feed.onChange((change: Change) => void seen.push(change.ref));
+    feed.onResync(() => void reloads++);
+    await feed.start();
+    const early = heldChange(store, 'deleted-credential');
+    try {
+      await early.written;
+      await recordChange(store.db, 'credential', 'other');
+      await feed.poll();
+      assert.equal(reloads, 1, 'a full reload at once');
+      assert.ok(feed.waiting <= 1000, `waits only for ids that may still be in flight (${feed.waiting})`);
+      await early.commit();
+      await feed.poll();
+      assert.deepEqual(seen, ['other', 'deleted-credential'], 'the late commit is delivered by the next poll');
+    } finally {
+      await early.commit(); // (again: a no-op once committed)
+      await feed.stop();
+    }
+  });
+});
+
 describe('region start-up and the feed cursor', { skip: pg ? false : 'PostgreSQL is not reachable (required in CI)' }, () => {
   const schema = uniqueSchema('ccauth_feeds');
   const dir = tempDir();
@@ -136,7 +207,7 @@ describe('region start-up and the feed cursor', { skip: pg ? false : 'PostgreSQL
         await gate;
       });
       await isWritten;
-      await first.region.store.users.update(tenant.agent.id, { presence: 'Ready' });
+      await first.region.store.accounts.update(tenant.account.id, { name: 'Renamed while starting' });
       const second = await startRegion(env);
       try {
         release();

@@ -24,7 +24,8 @@ export function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
     if (k.startsWith('CCAUTH_') || ['PORT', 'DATABASE_URL', 'REDIS_URL', 'NODE_OPTIONS'].includes(k)) continue;
     out[k] = v;
   }
-  return { ...out, ...env };
+  // One process unless a test asks for workers: `serve` defaults to every core, which differs by machine.
+  return { ...out, CCAUTH_WORKERS: '1', ...env };
 }
 
 export function ccauth(args: string[], options: { env: Record<string, string>; input?: string; timeoutMs?: number }): Promise<Result> {

@@ -88,6 +88,21 @@ await describeEachDialect('store repositories', (makeFixture, dialect) => {
     assert.equal(await store.credentials.delete(c.id), undefined);
   });
 
+  it('writes lastUsedAt for many credentials in batches, never moving a time back', async () => {
+    const account = await store.accounts.create({ name: 'Batch' });
+    const owner = await store.users.create({ accountId: account.id, email: `batch.${Date.now()}.${Math.random().toString(36).slice(2)}@example.test`, license: 'admin' });
+    const created = [];
+    for (let i = 0; i < 1203; i++) created.push(await store.credentials.create({ name: `c${i}`, scopes: ['stats'], level: 'user', accountId: account.id, ownerUserId: owner.id, clientId: `batch-${i}-${Math.random().toString(36).slice(2)}`, secretHash: 'x' }));
+    const base = Date.now() - 60_000;
+    await store.credentials.touchLastUsed(new Map(created.map((c, i) => [c.clientId, base + i])));
+    // A second instance's older times for the first 10 must not win.
+    await store.credentials.touchLastUsed(new Map(created.slice(0, 10).map((c) => [c.clientId, base - 1000])));
+    for (const i of [0, 9, 499, 500, 1202]) {
+      const c = created[i] as (typeof created)[number];
+      assert.equal((await store.credentials.get(c.id))?.lastUsedAt, new Date(base + i).toISOString(), `credential ${i}`);
+    }
+  });
+
   it('rolls back every write of a failed transaction', async () => {
     const account = await store.accounts.create({ name: 'Tx' });
     await assert.rejects(

@@ -61,6 +61,94 @@ describe('token standing through the gateway', () => {
     }
   });
 
+  it('a token of the new secret works though the rotating instance\'s clock was ahead (its whole-second cut is after the token\'s iat)', async () => {
+    const tenant = await createTenant(t.region);
+    const { credential } = await createCredential(t.region, tenant.admin, [SCOPE]);
+    await t.region.store.credentials.replaceSecret(credential.id, t.region.hasher.hash('rotated'), null);
+    // As written by an instance whose clock runs 2 s ahead of this one.
+    await t.region.store.db.updateTable('api_credentials').set({ tokens_not_before: (Math.floor(Date.now() / 1000) + 2) * 1000 }).where('id', '=', credential.id).execute();
+    await t.region.feed.poll();
+    const fresh = await issue(t, credential.clientId, 'rotated');
+    assert.equal((await call(t, fresh)).status, 200, 'the token names the current secret: it stands');
+  });
+
+  it('a token revoked just after its exp stays refused during the verifier\'s leeway, here and at an instance that starts then', async () => {
+    const tenant = await createTenant(t.region);
+    // A one-second lifetime (below what the admin API allows) so that the leeway is reached at once.
+    await t.region.store.accounts.update(tenant.account.id, { accessTokenLifetimeSeconds: 1 });
+    const { credential, clientSecret } = await createCredential(t.region, tenant.admin, [SCOPE]);
+    await t.region.feed.poll();
+    const token = await issue(t, credential.clientId, clientSecret);
+    const exp = Number(JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).exp) * 1000;
+    while (Date.now() < exp + 300) await sleep(50);
+    assert.equal((await call(t, token)).status, 200, 'expired, but within the 10 s leeway');
+    const res = await fetch(`${t.baseUrl}/Auth/connect/revocation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, client_id: credential.clientId, client_secret: clientSecret }).toString(),
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await call(t, token)).status, 401, 'revoked: refused here');
+    const second = await startRegion({ CCAUTH_DATA_DIR: t.dataDir });
+    try {
+      assert.equal((await call(second, token)).status, 401, 'and at an instance that loaded the revocations after exp');
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('a scope removed and added back does not revive tokens issued before the removal', async () => {
+    const tenant = await createTenant(t.region);
+    const { credential, clientSecret } = await createCredential(t.region, tenant.admin, [SCOPE, 'users:read']);
+    const before = await issue(t, credential.clientId, clientSecret);
+    assert.equal((await call(t, before)).status, 200);
+    await t.region.store.credentials.update(credential.id, { scopes: ['users:read'] });
+    await t.region.feed.poll();
+    assert.equal((await call(t, before)).status, 401, 'the scope was removed');
+    await t.region.store.credentials.update(credential.id, { scopes: [SCOPE, 'users:read'] });
+    await t.region.feed.poll();
+    assert.equal((await call(t, before)).status, 401, 'added back: the earlier token stays invalid');
+    const after = await issue(t, credential.clientId, clientSecret);
+    assert.equal((await call(t, after)).status, 200, 'a token issued after it is added back works');
+    // Removing another scope leaves tokens without it alone.
+    await t.region.store.credentials.update(credential.id, { scopes: [SCOPE] });
+    await t.region.feed.poll();
+    assert.equal((await call(t, after)).status, 200);
+    // Adding a scope cuts nothing.
+    await t.region.store.credentials.update(credential.id, { scopes: [SCOPE, 'users:read', 'stats'] });
+    await t.region.feed.poll();
+    assert.equal((await call(t, after)).status, 200);
+  });
+
+  it("an owner's license narrowed and restored does not revive tokens issued before", async () => {
+    const tenant = await createTenant(t.region);
+    const { credential, clientSecret } = await createCredential(t.region, tenant.admin, ['stats', 'users:read']);
+    const res = await tokenRequest(t.baseUrl, { grant_type: 'client_credentials', client_id: credential.clientId, client_secret: clientSecret, scope: 'stats' });
+    assert.equal(res.status, 200);
+    const before = res.body.access_token as string;
+    // A token without the scope the narrower license loses is not affected by it.
+    const other = await tokenRequest(t.baseUrl, { grant_type: 'client_credentials', client_id: credential.clientId, client_secret: clientSecret, scope: 'users:read' });
+    const unaffected = other.body.access_token as string;
+    const stats = async (token: string) => {
+      const r = await fetch(`${t.baseUrl}/stats/agent-activities`, { headers: { authorization: `Bearer ${token}` } });
+      await r.arrayBuffer();
+      return r.status;
+    };
+    assert.notEqual(await stats(before), 401);
+    for (const narrower of ['supervisor', 'agent'] as const) {
+      await t.region.store.users.update(tenant.admin.id, { license: narrower });
+      await t.region.feed.poll();
+      assert.equal(await stats(before), 401, `${narrower}: may not grant stats`);
+      // Still a valid token (403: not for this route, rather than 401): supervisor may grant users:read.
+      if (narrower === 'supervisor') assert.equal((await call(t, unaffected)).status, 403, 'supervisor may still grant users:read');
+      await t.region.store.users.update(tenant.admin.id, { license: 'admin' });
+      await t.region.feed.poll();
+      assert.equal(await stats(before), 401, `admin again after ${narrower}: the earlier token stays invalid`);
+    }
+    const after = await tokenRequest(t.baseUrl, { grant_type: 'client_credentials', client_id: credential.clientId, client_secret: clientSecret, scope: 'stats' });
+    assert.notEqual(await stats(after.body.access_token as string), 401, 'a token issued after the license came back works');
+  });
+
   it('a rotation with grace keeps the old secret\'s tokens until the grace ends, then cuts them', async () => {
     const tenant = await createTenant(t.region);
     const { credential, clientSecret } = await createCredential(t.region, tenant.admin, [SCOPE]);
