@@ -16,6 +16,10 @@ export const CSV_LIMIT_MAX = 10_000;
 const Q_MAX_LENGTH = 200;
 const UNUSED_DAYS_MAX = 36_500;
 
+/** Text without control characters (a NUL cannot even reach PostgreSQL as a parameter). */
+// eslint-disable-next-line no-control-regex
+const text = (max: number) => z.string().max(max).regex(/^[^\u0000-\u001f\u007f]*$/);
+
 /** One value per parameter: a repeated parameter (an array) is refused by the string schemas. */
 const wholeNumber = z.string().regex(/^\d{1,9}$/).transform(Number);
 /** ISO 8601 (with a time zone or UTC) or epoch milliseconds. */
@@ -49,7 +53,7 @@ export const credentialListQuery = z
   .object({
     owner: z.enum(['me', 'all']).optional(),
     level: z.enum(['user', 'account']).optional(),
-    q: z.string().max(Q_MAX_LENGTH).optional(),
+    q: text(Q_MAX_LENGTH).optional(),
     scope: scopeFilter.optional(),
     unused_days: z.union([z.literal('never'), wholeNumber.pipe(z.number().max(UNUSED_DAYS_MAX))]).optional(),
     sort: z.enum(CREDENTIAL_SORTS).optional(),
@@ -75,8 +79,8 @@ const actionFilter = z.string().transform((value, ctx) => {
 export const auditListQuery = z
   .object({
     action: actionFilter.optional(),
-    actor: z.string().min(1).max(320).transform((s) => s.trim().toLowerCase()).optional(),
-    credential: z.string().min(1).max(100).optional(),
+    actor: text(320).min(1).transform((s) => s.trim().toLowerCase()).optional(),
+    credential: text(100).min(1).optional(),
     from: instant.optional(),
     to: instant.optional(),
     limit: wholeNumber.pipe(z.number().min(1).max(CSV_LIMIT_MAX)).optional(),
@@ -92,7 +96,7 @@ export type AuditListQuery = z.output<typeof auditListQuery>;
 const EXPECTED: Record<string, string> = {
   owner: 'me or all',
   level: 'user or account',
-  q: `text of at most ${Q_MAX_LENGTH} characters`,
+  q: `text of at most ${Q_MAX_LENGTH} characters, without control characters`,
   scope: 'one or more known scope values; separate scopes with spaces or commas, e.g. "users:read stats" or "users:read,stats"',
   unused_days: `a whole number of days from 0 to ${UNUSED_DAYS_MAX}, or never`,
   sort: CREDENTIAL_SORTS.join(', '),
