@@ -288,6 +288,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('api_credentials').addColumn('secret_rotated_at', 'bigint').execute();
         const rows = await sql<{ id: string; name: string }>`select id, name from api_credentials`.execute(db);
         for (const row of rows.rows) await sql`update api_credentials set name_folded = ${foldForSearch(row.name)} where id = ${row.id}`.execute(db);
+        // Credentials rotated before this migration: the time of their latest rotation in the audit log.
+        await sql`update api_credentials set secret_rotated_at = (select max(e.at) from audit_events e where e.target_type = 'credential' and e.target_id = api_credentials.id and e.action = 'credential.secret_rotated')`.execute(db);
         // Keyset paging per account in each sort order (ties broken by id), and the audit filters.
         await db.schema.createIndex('api_credentials_account_created_idx').on('api_credentials').columns(['account_id', 'created_at', 'id']).execute();
         // The name sort compares code points (collate "C" in PostgreSQL, SQLite's binary order).
