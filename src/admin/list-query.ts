@@ -49,16 +49,27 @@ const scopeFilter = z.string().transform((value, ctx) => {
   return parsed.scopes;
 });
 
+const cursorParam = z
+  .string()
+  .max(4096)
+  .optional()
+  .meta({ description: 'Opaque: the nextCursor of the previous page, with the same filters and sort (else 400); the limit may change' });
+
 export const credentialListQuery = z
   .object({
-    owner: z.enum(['me', 'all']).optional(),
+    owner: z.enum(['me', 'all']).optional().meta({ description: "me: the caller's own; all (an admin's default): every credential of the account. A supervisor only ever gets their own" }),
     level: z.enum(['user', 'account']).optional(),
-    q: text(Q_MAX_LENGTH).optional(),
-    scope: scopeFilter.optional(),
-    unused_days: z.union([z.literal('never'), wholeNumber.pipe(z.number().max(UNUSED_DAYS_MAX))]).optional(),
-    sort: z.enum(CREDENTIAL_SORTS).optional(),
-    limit: wholeNumber.pipe(z.number().min(1).max(LIST_LIMIT_MAX)).optional(),
-    cursor: z.string().max(4096).optional(),
+    q: text(Q_MAX_LENGTH)
+      .optional()
+      .meta({ description: "Case-insensitive (Unicode, NFKC): a substring of the name, a prefix of the client ID, or a substring of the owner's email; blank: no filter" }),
+    scope: scopeFilter.optional().meta({ description: 'Only credentials with this scope (several, separated by spaces or commas: with all of them)', examples: ['users:read'] }),
+    unused_days: z
+      .union([z.literal('never'), wholeNumber.pipe(z.number().max(UNUSED_DAYS_MAX))])
+      .optional()
+      .meta({ description: 'Only credentials never used, or last used more than this many days ago; never: only those never used' }),
+    sort: z.enum(CREDENTIAL_SORTS).optional().meta({ description: 'Order (default -created: newest first); a leading - reverses it; ties by id; never-used credentials last for last_used' }),
+    limit: wholeNumber.pipe(z.number().min(1).max(LIST_LIMIT_MAX)).optional().meta({ description: `Items per page, 1..${LIST_LIMIT_MAX} (default ${LIST_LIMIT_DEFAULT})` }),
+    cursor: cursorParam,
   })
   .strict();
 export type CredentialListQuery = z.output<typeof credentialListQuery>;
@@ -78,16 +89,24 @@ const actionFilter = z.string().transform((value, ctx) => {
 
 export const auditListQuery = z
   .object({
-    action: actionFilter.optional(),
-    actor: text(320).min(1).transform((s) => s.trim().toLowerCase()).optional(),
-    credential: text(100).min(1).optional(),
-    from: instant.optional(),
-    to: instant.optional(),
-    limit: wholeNumber.pipe(z.number().min(1).max(CSV_LIMIT_MAX)).optional(),
-    cursor: z.string().max(4096).optional(),
-    /** Legacy paging: events older than this time (use cursor). */
-    before: instant.optional(),
-    format: z.enum(['json', 'csv']).optional(),
+    action: actionFilter
+      .optional()
+      .meta({ description: 'Comma-separated actions, each exact (credential.created, user.sign_in_failed) or a group (credential.*: hides sign-ins)', examples: ['credential.*'] }),
+    actor: text(320)
+      .min(1)
+      .transform((s) => s.trim().toLowerCase())
+      .optional()
+      .meta({ description: "The actor's email (case-insensitive)" }),
+    credential: text(100).min(1).optional().meta({ description: 'Only the events of this credential (id)' }),
+    from: instant.optional().meta({ description: 'From (inclusive): an ISO 8601 time or epoch milliseconds' }),
+    to: instant.optional().meta({ description: 'To (exclusive): an ISO 8601 time or epoch milliseconds' }),
+    limit: wholeNumber
+      .pipe(z.number().min(1).max(CSV_LIMIT_MAX))
+      .optional()
+      .meta({ description: `Items per page: JSON 1..${LIST_LIMIT_MAX} (default ${LIST_LIMIT_DEFAULT}); CSV 1..${CSV_LIMIT_MAX} (default ${CSV_LIMIT_MAX}, the rest via X-Next-Cursor)` }),
+    cursor: cursorParam,
+    before: instant.optional().meta({ description: 'Older than (the first console\'s paging; use cursor): an ISO 8601 time or epoch milliseconds' }),
+    format: z.enum(['json', 'csv']).optional().meta({ description: 'csv: answer text/csv with a header row (also for Accept: text/csv); the next page is in the X-Next-Cursor header' }),
   })
   .strict();
 export type AuditListQuery = z.output<typeof auditListQuery>;
