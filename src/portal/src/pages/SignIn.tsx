@@ -1,5 +1,13 @@
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { ApiError, type Session, api } from '../api';
+import { formatDuration } from '../format';
+
+/** "Try again in 15 minutes": the wait the server gave in Retry-After, rounded up to whole minutes past one minute. */
+export function lockoutMessage(retryAfter: number | null): string {
+  if (retryAfter === null || retryAfter <= 0) return 'Too many sign-in attempts. Wait a moment and try again.';
+  const wait = retryAfter > 60 ? Math.ceil(retryAfter / 60) * 60 : retryAfter;
+  return `Too many sign-in attempts. Try again in ${formatDuration(wait)}.`;
+}
 
 interface SignInProps {
   notice?: string;
@@ -34,7 +42,7 @@ export function SignIn({ notice, onSignedIn }: SignInProps) {
       onSignedIn(session);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) setError('The email address or password is incorrect.');
-      else if (e instanceof ApiError && e.status === 429) setError('Too many sign-in attempts. Wait a minute and try again.');
+      else if (e instanceof ApiError && e.status === 429) setError(lockoutMessage(e.retryAfter));
       else setError(e instanceof Error ? e.message : 'Sign-in failed. Try again.');
       setBusy(false);
     }
