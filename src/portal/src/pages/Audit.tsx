@@ -253,12 +253,16 @@ export function AuditPage({ session, params, onAccessLost }: AuditPageProps) {
                         {event.actor.email ?? <span className="muted">System</span>}
                       </td>
                       <td data-label="Action">
-                        <span className={`badge badge-${meta?.tone ?? 'neutral'}`}>{meta?.label ?? event.action}</span>
-                        <code className="action-code">{event.action}</code>
+                        <div>
+                          <span className={`badge badge-${meta?.tone ?? 'neutral'}`}>{meta?.label ?? event.action}</span>
+                          <code className="action-code">{event.action}</code>
+                        </div>
                       </td>
                       <td className="cell-target" data-label="Target">
-                        <span className={event.target.type === 'user' ? 'nowrap' : undefined}>{event.target.name ?? event.target.id ?? '—'}</span>
-                        {event.target.type && event.target.type !== 'user' ? <span className="muted target-type"> {event.target.type}</span> : null}
+                        <div>
+                          <span className={event.target.type === 'user' ? 'nowrap' : undefined}>{event.target.name ?? event.target.id ?? '—'}</span>
+                          {event.target.type && event.target.type !== 'user' ? <span className="muted target-type"> {event.target.type}</span> : null}
+                        </div>
                       </td>
                       <td data-label="Changes">
                         <Changes changes={event.changes} />

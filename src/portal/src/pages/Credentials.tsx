@@ -658,29 +658,33 @@ function CredentialRow({ credential: c, scopes, selfId, highlighted, onEdit, onR
         <ScopeChips values={c.scopes} catalogue={scopes} owner={c.name} />
       </td>
       <td className="cell-level" data-label="Level">
-        {c.level === 'account' ? 'Account' : 'User'}
-        {c.deprecated || c.level === 'account' ? (
-          <span className="badge badge-warning" title="Account-level API credentials are deprecated">
-            Deprecated
-          </span>
-        ) : null}
+        <div>
+          {c.level === 'account' ? 'Account' : 'User'}
+          {c.deprecated || c.level === 'account' ? (
+            <span className="badge badge-warning" title="Account-level API credentials are deprecated">
+              Deprecated
+            </span>
+          ) : null}
+        </div>
       </td>
       <td className="cell-owner" data-label="Owner">
         {c.owner ? (
-          <>
+          <div>
             <span className="owner-name">
               {c.owner.name || c.owner.email}
               {c.owner.id === selfId ? <span className="you"> (you)</span> : null}
             </span>
             <span className="owner-email">{c.owner.email}</span>
-          </>
+          </div>
         ) : (
           <span className="muted">Account</span>
         )}
       </td>
       <td className="cell-date" data-label="Created">
-        <When iso={c.createdAt} />
-        <RotationNote credential={c} />
+        <div>
+          <When iso={c.createdAt} />
+          <RotationNote credential={c} />
+        </div>
       </td>
       <td className="cell-date" data-label="Last used">
         {c.lastUsedAt ? <When iso={c.lastUsedAt} /> : <span className="muted">Never</span>}
