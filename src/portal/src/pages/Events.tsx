@@ -138,9 +138,14 @@ export function EventsPage({ session, params, onAccessLost }: EventsPageProps) {
             {isAdmin ? ` for every credential of ${session.account.name}.` : ' for your credentials.'}
           </p>
         </div>
-        <a className="button button-secondary" href={csvUrl('/events', eventsParams(query))} download>
-          <DownloadIcon /> Export CSV
-        </a>
+        <div className="header-actions">
+          <a className="button button-secondary" href={csvUrl('/events', eventsParams(query))} download>
+            <DownloadIcon /> Export CSV
+          </a>
+          <button type="button" className="button button-secondary" onClick={() => void load()} disabled={busy}>
+            Refresh
+          </button>
+        </div>
       </div>
       <div className="panel">
         <div className="filters" role="search" aria-label="Filter events">
