@@ -258,7 +258,13 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
     }
     assert.equal((await page.content()).includes(first.clientSecret), false);
     // The API reference, at the sections of the credential's scopes.
-    assert.equal(await connect.getByRole('link', { name: 'Agent Availability API' }).getAttribute('href'), '/docs#/Agent%20Availability');
+    assert.equal(await connect.getByRole('link', { name: 'Agent Availability', exact: true }).getAttribute('href'), '/docs#/Agent%20Availability');
+    assert.equal(await connect.getByRole('link', { name: 'User Admin / Agents', exact: true }).getAttribute('href'), `/docs#/${encodeURIComponent('User Admin / Agents')}`);
+    // The link opens Swagger UI at that section.
+    const docs = await adminPage.context().newPage();
+    await docs.goto(`${t.baseUrl}/docs#/Agent%20Availability`);
+    await docs.getByText('/agents-availability').first().waitFor();
+    await docs.close();
 
     // Evaluate: the claims a token would carry now, computed by the server.
     await page.getByRole('button', { name: 'Evaluate', exact: true }).click();

@@ -4,19 +4,48 @@ import { snippets } from '../snippets';
 import { CopyField } from './CopyField';
 import { Snippets } from './Snippets';
 
-/** The API reference's sections (Swagger UI deep links, one per API tag) for these scopes. */
-export function docsLinks(scopes: string[], catalogue: Scope[]): { label: string; href: string }[] {
-  const seen = new Set<string>();
-  const links: { label: string; href: string }[] = [];
-  for (const value of scopes) {
-    for (const apiName of catalogue.find((s) => s.value === value)?.apis ?? []) {
-      const tag = apiName.replace(/ API$/, '');
-      if (seen.has(tag)) continue;
-      seen.add(tag);
-      links.push({ label: apiName, href: `/docs#/${encodeURIComponent(tag)}` });
+type ApiDocument = { paths?: Record<string, Record<string, { tags?: string[]; security?: Record<string, string[]>[] }>> };
+let apiDocument: Promise<ApiDocument | null> | null = null;
+
+/** The platform APIs' OpenAPI document (GET /openapi.json), read once: which tags need which scopes. */
+function loadApiDocument(): Promise<ApiDocument | null> {
+  apiDocument ??= fetch('/openapi.json', { headers: { accept: 'application/json' } })
+    .then((r) => (r.ok ? (r.json() as Promise<ApiDocument>) : null))
+    .catch(() => null);
+  return apiDocument;
+}
+
+/** The API reference's sections (Swagger UI deep links to the tags whose operations accept one of these scopes). */
+export function docsLinks(scopes: string[], doc: ApiDocument | null, catalogue: Scope[]): { label: string; href: string }[] {
+  const tags: string[] = [];
+  const add = (tag: string) => {
+    if (!tags.includes(tag)) tags.push(tag);
+  };
+  if (doc?.paths) {
+    for (const item of Object.values(doc.paths)) {
+      for (const operation of Object.values(item)) {
+        if (typeof operation !== 'object' || operation === null) continue;
+        const needs = (operation.security ?? []).flatMap((requirement) => Object.values(requirement).flat());
+        if (needs.some((scope) => scopes.includes(scope))) for (const tag of operation.tags ?? []) add(tag);
+      }
     }
+  } else {
+    for (const value of scopes) for (const name of catalogue.find((s) => s.value === value)?.apis ?? []) add(name.replace(/ API$/, ''));
   }
-  return links;
+  // Swagger UI's deep links: #/<tag>, spaces as %20.
+  return tags.map((tag) => ({ label: tag, href: `/docs#/${encodeURIComponent(tag)}` }));
+}
+
+function useApiDocument(): ApiDocument | null | undefined {
+  const [doc, setDoc] = useState<ApiDocument | null | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    void loadApiDocument().then((d) => live && setDoc(d));
+    return () => {
+      live = false;
+    };
+  }, []);
+  return doc;
 }
 
 export function useRegionInfo(session?: Session): RegionInfo | null {
@@ -48,8 +77,9 @@ interface ConnectProps {
  */
 export function Connect({ clientId, clientSecret, scopes, catalogue, session, headingLevel = 2 }: ConnectProps) {
   const info = useRegionInfo(session);
+  const doc = useApiDocument();
   const Heading = headingLevel === 2 ? 'h2' : 'h3';
-  const links = docsLinks(scopes, catalogue);
+  const links = doc === undefined ? [] : docsLinks(scopes, doc, catalogue);
   const describe = (value: string) => catalogue.find((s) => s.value === value)?.description ?? value;
   return (
     <section className="connect" aria-label="Use these credentials">
