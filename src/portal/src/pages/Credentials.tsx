@@ -156,16 +156,28 @@ export function CredentialsPage({ session, params, onAccessLost }: CredentialsPa
 
   const load = useCallback(() => setReloads((n) => n + 1), []);
 
+  // Whether account-level credentials exist (the Users/Accounts tabs): once, and after each change.
+  useEffect(() => {
+    if (!isAdmin) return;
+    let live = true;
+    api
+      .credentials({ owner: 'all', level: 'account' })
+      .then((acc) => live && setAccountCount({ n: acc.items.length, more: Boolean(acc.nextCursor) }))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [isAdmin, reloads]);
+
   useEffect(() => {
     let live = true;
     setLoading(true);
-    const accounts = isAdmin ? api.credentials({ owner: 'all', level: 'account' }) : Promise.resolve({ items: [] as Credential[], nextCursor: null });
-    Promise.all([api.credentials(query), accounts])
-      .then(([page, acc]) => {
+    api
+      .credentials(query)
+      .then((page) => {
         if (!live) return;
         setItems(page.items);
         setNextCursor(page.nextCursor ?? null);
-        setAccountCount({ n: acc.items.length, more: Boolean(acc.nextCursor) });
         setLoadError(null);
       })
       .catch((error: unknown) => {
@@ -184,7 +196,7 @@ export function CredentialsPage({ session, params, onAccessLost }: CredentialsPa
     return () => {
       live = false;
     };
-  }, [query, isAdmin, fatal, go, reloads]);
+  }, [query, fatal, go, reloads]);
 
   useEffect(() => {
     document.title = 'API Credentials · Admin Portal';
