@@ -257,6 +257,13 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
       assert.equal(code.includes(first.clientSecret), false, `${label}: never the secret`);
     }
     assert.equal((await page.content()).includes(first.clientSecret), false);
+    // The examples' tabs work with the arrow keys.
+    const tabs = connect.getByRole('tablist', { name: 'Code examples' });
+    await tabs.getByRole('tab', { name: 'curl' }).click();
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await tabs.getByRole('tab', { name: 'Node (ccauth/client)' }).getAttribute('aria-selected'), 'true');
+    await page.keyboard.press('End');
+    assert.equal(await tabs.getByRole('tab', { name: 'C# (HttpClient)' }).getAttribute('aria-selected'), 'true');
     // The API reference, at the sections of the credential's scopes.
     assert.equal(await connect.getByRole('link', { name: 'Agent Availability', exact: true }).getAttribute('href'), '/docs#/Agent%20Availability');
     assert.equal(await connect.getByRole('link', { name: 'User Admin / Agents', exact: true }).getAttribute('href'), `/docs#/${encodeURIComponent('User Admin / Agents')}`);
@@ -587,6 +594,29 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
     } else {
       await page.getByText('Evaluation is not available on this server.').waitFor();
     }
+    // Rotation with a grace period from the list's menu, and its end, as the supervisor.
+    await page.getByRole('link', { name: 'API Credentials' }).first().click();
+    const own = row(page, 'QA transcripts');
+    await own.getByRole('button', { name: 'Actions for QA transcripts' }).click();
+    await page.getByRole('menu', { name: 'Actions for QA transcripts' }).getByRole('menuitem', { name: 'Rotate secret' }).click();
+    const rotate = page.getByRole('dialog', { name: 'Rotate client secret' });
+    await rotate.getByRole('radio', { name: 'In 24 hours' }).check();
+    await rotate.getByRole('button', { name: 'Rotate secret' }).click();
+    const rotated = page.getByRole('dialog', { name: 'Success' });
+    const second = await rotated.getByLabel('Client secret', { exact: true }).inputValue();
+    await rotated.getByRole('button', { name: 'OK', exact: true }).click();
+    assert.equal((await token(clientId, secret, 'interaction-content:read')).status, 200, 'old secret during the grace period');
+    if (features.rotationView) {
+      await own.getByText(/Old secret valid until/).waitFor();
+      await own.getByRole('button', { name: 'Actions for QA transcripts' }).click();
+      await page.getByRole('menu', { name: 'Actions for QA transcripts' }).getByRole('menuitem', { name: 'End grace period now' }).click();
+      await page.getByRole('alertdialog', { name: 'End grace period' }).getByRole('button', { name: 'End grace period now' }).click();
+      await own.getByText(/Old secret valid until/).waitFor({ state: 'detached' });
+      await own.getByText(/Secret rotated/).waitFor();
+      assert.equal((await token(clientId, secret, 'interaction-content:read')).status, 401, 'old secret after the end of the grace period');
+    }
+    assert.equal((await token(clientId, second, 'interaction-content:read')).status, 200);
+
     // The admin's credential is not this supervisor's: its page says not found.
     await page.goto(`${t.baseUrl}/admin/#/credentials/${first.id}`);
     await page.getByRole('heading', { level: 1, name: 'API credential not found' }).waitFor();
