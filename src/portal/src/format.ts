@@ -61,3 +61,10 @@ export function formatDuration(totalSeconds: number): string {
 export function graceRunning(until: string | null | undefined, now = Date.now()): until is string {
   return typeof until === 'string' && new Date(until).getTime() > now;
 }
+
+/** "Try again in 15 minutes": the wait the server gave in Retry-After, rounded up to whole minutes past one minute. */
+export function lockoutMessage(retryAfter: number | null): string {
+  if (retryAfter === null || retryAfter <= 0) return 'Too many sign-in attempts. Wait a moment and try again.';
+  const wait = retryAfter > 60 ? Math.ceil(retryAfter / 60) * 60 : retryAfter;
+  return `Too many sign-in attempts. Try again in ${formatDuration(wait)}.`;
+}

@@ -1,13 +1,6 @@
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { ApiError, type Session, api } from '../api';
-import { formatDuration } from '../format';
-
-/** "Try again in 15 minutes": the wait the server gave in Retry-After, rounded up to whole minutes past one minute. */
-export function lockoutMessage(retryAfter: number | null): string {
-  if (retryAfter === null || retryAfter <= 0) return 'Too many sign-in attempts. Wait a moment and try again.';
-  const wait = retryAfter > 60 ? Math.ceil(retryAfter / 60) * 60 : retryAfter;
-  return `Too many sign-in attempts. Try again in ${formatDuration(wait)}.`;
-}
+import { lockoutMessage } from '../format';
 
 interface SignInProps {
   notice?: string;
