@@ -154,7 +154,7 @@ describe('Admin Portal in a browser', { skip, timeout: 240_000 }, () => {
     if (screenshot) await shot(page, screenshot);
     await page.keyboard.press('Escape');
     assert.equal(await dialog.isVisible(), true, 'Escape must not close the one-time secret dialog');
-    await dialog.getByRole('button', { name: 'OK' }).click();
+    await dialog.getByRole('button', { name: 'OK', exact: true }).click();
     await dialog.waitFor({ state: 'detached' });
     // The secret is gone from the page, the URL and storage.
     assert.equal((await page.content()).includes(clientSecret), false);
@@ -197,8 +197,8 @@ describe('Admin Portal in a browser', { skip, timeout: 240_000 }, () => {
 
     // Edit: rename and add a scope.
     const renamed = `${o.name} v2`;
-    // The name opens the edit dialog (the actions menu has Edit too).
-    await row(page, o.name).getByRole('button', { name: o.name, exact: true }).click();
+    // The name leads to the credential's own page; Edit is in the actions menu.
+    await act(page, o.name, 'Edit');
     const edit = page.getByRole('dialog', { name: 'Edit API Credentials' });
     await edit.getByLabel('Name', { exact: true }).fill(renamed);
     await edit.getByRole('button', { name: /^Scopes/ }).click();
@@ -314,8 +314,8 @@ describe('Admin Portal in a browser', { skip, timeout: 240_000 }, () => {
     const theirs = row(page, 'Supervisor dashboard');
     await theirs.waitFor();
     await theirs.getByText(supervisor.email).waitFor();
-    // Its name is not a link to the edit dialog, and its actions menu offers only Delete.
-    assert.equal(await theirs.getByRole('button', { name: 'Supervisor dashboard', exact: true }).count(), 0);
+    // Its name leads to its page (anyone who sees it may look), and its actions menu offers only Delete.
+    assert.equal(await theirs.getByRole('link', { name: 'Supervisor dashboard', exact: true }).count(), 1);
     await shot(page, 'credentials-list');
     await theirs.getByRole('button', { name: 'Actions for Supervisor dashboard' }).click();
     const menu = page.getByRole('menu', { name: 'Actions for Supervisor dashboard' });
@@ -366,7 +366,7 @@ describe('Admin Portal in a browser', { skip, timeout: 240_000 }, () => {
     await success.waitFor();
     const clientId = await success.getByLabel('Client ID', { exact: true }).inputValue();
     // Focus starts inside the dialog and Tab stays inside it until OK.
-    for (let i = 0; i < 6 && (await focused()) !== 'OK'; i++) await page.keyboard.press('Tab');
+    for (let i = 0; i < 40 && (await focused()) !== 'OK'; i++) await page.keyboard.press('Tab');
     assert.equal(await focused(), 'OK');
     await page.keyboard.press('Enter');
     await success.waitFor({ state: 'detached' });

@@ -2,9 +2,12 @@ import { useCallback, useEffect, useState } from 'react';
 import { ApiError, type Session, api, setCsrfToken, setUnauthorizedHandler } from './api';
 import { licenseLabel } from './format';
 import { AuditPage } from './pages/Audit';
+import { CredentialDetailPage } from './pages/CredentialDetail';
 import { CredentialsPage } from './pages/Credentials';
+import { EventsPage } from './pages/Events';
 import { NoAccess } from './pages/NoAccess';
 import { SignIn } from './pages/SignIn';
+import { UsagePage } from './pages/Usage';
 import { href, useRoute } from './router';
 
 type State = { phase: 'loading' } | { phase: 'signed-out'; notice?: string } | { phase: 'signed-in'; session: Session };
@@ -73,7 +76,9 @@ export function App() {
   const { session } = state;
   const hasArea = session.access === 'ok';
   const isAdmin = session.user.license === 'admin';
-  const page = !hasArea ? 'none' : route === 'audit' && isAdmin ? 'audit' : 'credentials';
+  // Admin-only pages fall back to the list for everyone else (the API refuses them anyway).
+  const page = !hasArea ? 'none' : (route.page === 'audit' || route.page === 'usage') && !isAdmin ? 'credentials' : route.page;
+  const current = (name: string) => (page === name || (name === 'credentials' && page === 'credential') ? 'page' : undefined);
 
   return (
     <div className="app">
@@ -89,11 +94,19 @@ export function App() {
           </div>
           {hasArea ? (
             <nav aria-label="Main" className="mainnav">
-              <a href={href('credentials')} aria-current={page === 'credentials' ? 'page' : undefined}>
+              <a href={href('credentials')} aria-current={current('credentials')}>
                 API Credentials
               </a>
               {isAdmin ? (
-                <a href={href('audit')} aria-current={page === 'audit' ? 'page' : undefined}>
+                <a href={href('usage')} aria-current={current('usage')}>
+                  Usage
+                </a>
+              ) : null}
+              <a href={href('events')} aria-current={current('events')}>
+                Events
+              </a>
+              {isAdmin ? (
+                <a href={href('audit')} aria-current={current('audit')}>
                   Audit log
                 </a>
               ) : null}
@@ -124,9 +137,15 @@ export function App() {
         {page === 'none' ? (
           <NoAccess session={session} />
         ) : page === 'audit' ? (
-          <AuditPage session={session} onAccessLost={onAccessLost} />
+          <AuditPage session={session} params={route.params} onAccessLost={onAccessLost} />
+        ) : page === 'usage' ? (
+          <UsagePage session={session} />
+        ) : page === 'events' ? (
+          <EventsPage session={session} params={route.params} onAccessLost={onAccessLost} />
+        ) : page === 'credential' && route.id ? (
+          <CredentialDetailPage key={route.id} session={session} id={route.id} onAccessLost={onAccessLost} />
         ) : (
-          <CredentialsPage session={session} onAccessLost={onAccessLost} />
+          <CredentialsPage session={session} params={route.params} onAccessLost={onAccessLost} />
         )}
       </main>
       <footer className="footer">

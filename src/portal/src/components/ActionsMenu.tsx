@@ -25,13 +25,20 @@ export function ActionsMenu({ label, actions }: ActionsMenuProps) {
   const focusOn = useRef<'first' | 'last'>('first');
   const menuId = useId();
 
-  function show(focus: 'first' | 'last') {
+  /** Places the menu at its button (below it, or above where there is no room); false when the button is off the screen. */
+  function place(): boolean {
     const button = buttonRef.current;
-    if (!button) return;
+    if (!button) return false;
     const rect = button.getBoundingClientRect();
+    if (rect.bottom < 0 || rect.top > window.innerHeight) return false;
     const height = actions.length * ITEM_HEIGHT + 10;
     const right = Math.max(8, window.innerWidth - rect.right);
     setPosition(rect.bottom + height + 8 > window.innerHeight && rect.top > height + 8 ? { bottom: window.innerHeight - rect.top + 4, right } : { top: rect.bottom + 4, right });
+    return true;
+  }
+
+  function show(focus: 'first' | 'last') {
+    if (!place()) return;
     focusOn.current = focus;
     setOpen(true);
   }
@@ -45,7 +52,8 @@ export function ActionsMenu({ label, actions }: ActionsMenuProps) {
     if (!open) return;
     const items = menuRef.current?.querySelectorAll<HTMLButtonElement>('[role="menuitem"]');
     if (!items || items.length === 0) return;
-    (focusOn.current === 'first' ? items[0] : items[items.length - 1])?.focus();
+    // preventScroll: a scroll closes the menu, and focusing an item near the screen's edge would scroll.
+    (focusOn.current === 'first' ? items[0] : items[items.length - 1])?.focus({ preventScroll: true });
   }, [open]);
 
   useEffect(() => {
@@ -53,7 +61,10 @@ export function ActionsMenu({ label, actions }: ActionsMenuProps) {
     const onClick = (event: MouseEvent) => {
       if (rootRef.current && !event.composedPath().includes(rootRef.current)) setOpen(false);
     };
-    const onMove = () => setOpen(false);
+    // The page scrolled or resized: the menu follows its button, and closes once the button leaves the screen.
+    const onMove = () => {
+      if (!place()) setOpen(false);
+    };
     document.addEventListener('click', onClick);
     window.addEventListener('resize', onMove);
     window.addEventListener('scroll', onMove, true);

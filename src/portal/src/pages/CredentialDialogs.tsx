@@ -1,8 +1,11 @@
 import { type FormEvent, type RefObject, useId, useRef, useState } from 'react';
-import { ApiError, type Credential, type CredentialWithSecret, type Scope, api } from '../api';
+import { ApiError, type Credential, type CredentialWithSecret, type Scope, type Session, api } from '../api';
+import { Connect } from '../components/Connect';
 import { CopyField } from '../components/CopyField';
 import { Dialog } from '../components/Dialog';
+import { CheckIcon } from '../components/Icons';
 import { ScopePicker } from '../components/ScopePicker';
+import { TestToken } from '../components/TestToken';
 import { formatFull } from '../format';
 
 const NAME_MAX = 100;
@@ -118,7 +121,12 @@ export function CredentialFormDialog({ credential, scopes, onCancel, onCreated, 
               name="name"
               autoComplete="off"
               value={name}
-              onChange={(e) => setName(e.target.value)}
+              onChange={(e) => {
+                setName(e.target.value);
+                // A message goes as soon as the field is valid again (it comes back on the next save if not).
+                const trimmed = e.target.value.trim();
+                if (nameError && trimmed.length > 0 && trimmed.length <= NAME_MAX) setNameError(null);
+              }}
               aria-invalid={nameError ? true : undefined}
               aria-describedby={`${nameHintId}${nameError ? ` ${nameErrorId}` : ''}`}
             />
@@ -182,18 +190,26 @@ interface SecretDialogProps {
   rotated: boolean;
   onOk(): void;
   returnFocus?: RefObject<HTMLElement | null>;
+  /** The scope catalogue (descriptions, API names for the reference links). */
+  scopes?: Scope[];
+  session?: Session;
 }
 
-/** The one-time "Success" dialog: client ID and secret with copy buttons. Escape does not close it. */
-export function SecretDialog({ result, rotated, onOk, returnFocus }: SecretDialogProps) {
+/**
+ * The one-time "Success" dialog: client ID and secret with copy buttons, then where and how to use
+ * them (token URL, examples carrying the real secret, a test token). The secret lives only in this
+ * dialog's props: OK drops it. Escape does not close it.
+ */
+export function SecretDialog({ result, rotated, onOk, returnFocus, scopes = [], session }: SecretDialogProps) {
   const warningId = useId();
   const okRef = useRef<HTMLButtonElement>(null);
+  const graceUntil = result.previousSecretValidUntil ?? result.previousSecretExpiresAt ?? null;
   return (
-    <Dialog title="Success" size="medium" describedBy={warningId} returnFocus={returnFocus} className="dialog-success">
+    <Dialog title="Success" size="large" describedBy={warningId} returnFocus={returnFocus} className="dialog-success">
       <div className="dialog-body">
         <p className="success-lede">
           <span className="success-icon" aria-hidden="true">
-            ✓
+            <CheckIcon />
           </span>
           {rotated ? (
             <span>
@@ -211,14 +227,16 @@ export function SecretDialog({ result, rotated, onOk, returnFocus }: SecretDialo
           <strong>Copy and save your client ID and secret; you cannot retrieve them later.</strong>
         </p>
         {rotated ? (
-          result.previousSecretValidUntil ? (
+          graceUntil ? (
             <p className="hint">
-              The previous secret keeps working until <time dateTime={result.previousSecretValidUntil}>{formatFull(result.previousSecretValidUntil)}</time>.
+              The previous secret keeps working until <time dateTime={graceUntil}>{formatFull(graceUntil)}</time>.
             </p>
           ) : (
             <p className="hint">The previous secret no longer works.</p>
           )
         ) : null}
+        <TestToken clientId={result.clientId} clientSecret={result.clientSecret} scopes={result.scopes} />
+        <Connect clientId={result.clientId} clientSecret={result.clientSecret} scopes={result.scopes} catalogue={scopes} session={session} headingLevel={3} />
       </div>
       <div className="dialog-footer">
         <button ref={okRef} type="button" className="button button-primary" onClick={onOk}>
@@ -353,6 +371,72 @@ export function RotateDialog({ credential, onCancel, onRotated, onFatal, returnF
           </button>
         </div>
       </form>
+    </Dialog>
+  );
+}
+
+interface EndGraceProps {
+  credential: Credential;
+  onCancel(): void;
+  onEnded(updated: Credential | null): void;
+  onFatal?(error: ApiError): boolean;
+  returnFocus?: RefObject<HTMLElement | null>;
+}
+
+/** "End grace period now": the previous secret stops working at once (tokens issued with it too). */
+export function EndGraceDialog({ credential, onCancel, onEnded, onFatal, returnFocus }: EndGraceProps) {
+  const textId = useId();
+  const cancelRef = useRef<HTMLButtonElement>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const until = credential.previousSecretExpiresAt;
+
+  async function onEnd() {
+    setBusy(true);
+    setError(null);
+    try {
+      onEnded(await api.endGrace(credential.id));
+    } catch (e) {
+      setBusy(false);
+      if (e instanceof ApiError && e.code === 'no_grace_period') {
+        // Already over (it ran out, or someone else ended it): nothing left to do.
+        onEnded(null);
+        return;
+      }
+      if (e instanceof ApiError && onFatal?.(e)) return;
+      setError(messageOf(e));
+    }
+  }
+
+  return (
+    <Dialog title="End grace period" role="alertdialog" size="small" describedBy={textId} onDismiss={busy ? undefined : onCancel} initialFocus={cancelRef} returnFocus={returnFocus}>
+      <div className="dialog-body">
+        <div id={textId}>
+          <p>
+            End the grace period of <strong>{credential.name}</strong> now?
+            {until ? (
+              <>
+                {' '}
+                The previous secret would otherwise work until <time dateTime={until}>{formatFull(until)}</time>.
+              </>
+            ) : null}
+          </p>
+          <p>The previous client secret stops working at once, and tokens issued with it become invalid. Only the current secret keeps working.</p>
+        </div>
+        {error ? (
+          <p className="notice notice-error" role="alert">
+            {error}
+          </p>
+        ) : null}
+      </div>
+      <div className="dialog-footer">
+        <button ref={cancelRef} type="button" className="button button-secondary" onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
+        <button type="button" className="button button-danger" onClick={onEnd} disabled={busy}>
+          {busy ? 'Ending…' : 'End grace period now'}
+        </button>
+      </div>
     </Dialog>
   );
 }

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import type { Session } from '../api';
+import { LockIcon, SwitchOffIcon } from '../components/Icons';
 import { licenseLabel } from '../format';
 
 /** What a user sees instead of the API Credentials area: the account switch is off, or the license has no access. */
@@ -14,7 +15,7 @@ export function NoAccess({ session }: { session: Session }) {
   return (
     <section className="empty-page" aria-labelledby="no-access-title">
       <div className="empty-icon" aria-hidden="true">
-        {switchedOff ? '⚙' : '🔒'}
+        {switchedOff ? <SwitchOffIcon size={44} /> : <LockIcon size={44} />}
       </div>
       {switchedOff ? (
         <>

@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { ApiError, type Session, api } from '../api';
+import { lockoutMessage } from '../format';
 
 interface SignInProps {
   notice?: string;
@@ -34,7 +35,7 @@ export function SignIn({ notice, onSignedIn }: SignInProps) {
       onSignedIn(session);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) setError('The email address or password is incorrect.');
-      else if (e instanceof ApiError && e.status === 429) setError('Too many sign-in attempts. Wait a minute and try again.');
+      else if (e instanceof ApiError && e.status === 429) setError(lockoutMessage(e.retryAfter));
       else setError(e instanceof Error ? e.message : 'Sign-in failed. Try again.');
       setBusy(false);
     }
