@@ -7,6 +7,7 @@ import fastifyStatic from '@fastify/static';
 import { CredentialAdmin } from './admin/credentials.js';
 import { adminRoutes } from './admin/routes.js';
 import { SessionService } from './admin/sessions.js';
+import { CursorCodec } from './admin/cursor.js';
 import type { Redis } from 'ioredis';
 import { platformApis } from './apis/index.js';
 import { BackgroundRetry } from './changes/background-retry.js';
@@ -322,8 +323,9 @@ async function composeRegion(config: Config, options: RegionOptions, owned: Owne
     prefix: '/admin/api',
     store,
     sessions,
-    credentials: new CredentialAdmin(store, issuer, hasher, (clientId) => clients.invalidateClient(clientId)),
+    credentials: new CredentialAdmin(store, issuer, hasher, (clientId) => clients.invalidateClient(clientId), { issuer: config.issuer, audience: config.publicUrl, region: config.region }),
     secureCookies: config.publicUrl.startsWith('https://'),
+    cursors: new CursorCodec(masterKey.derive('admin list cursors')),
   });
   await app.register(portal);
 

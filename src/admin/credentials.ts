@@ -1,10 +1,12 @@
 import { type PortalActor, canDelete, canEdit, canRotate, canView } from '../domain/access.js';
-import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
-import type { Credential, User } from '../domain/model.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
+import type { Credential, CredentialWithRotation, User } from '../domain/model.js';
 import { checkCredentialScopes, normalizeCredentialName } from '../domain/policy.js';
-import { ALL_SCOPES, isKnownScope } from '../domain/scopes.js';
+import { ALL_SCOPES, isKnownScope, splitScopeList } from '../domain/scopes.js';
+import { type TokenContext, type TokenEvaluation, evaluateToken } from '../domain/token-claims.js';
 import type { CredentialIssuer } from '../auth/credentials.js';
 import { type SecretHasher, generateClientSecret } from '../auth/secrets.js';
+import type { CredentialKey, CredentialSort } from '../store/credentials.js';
 import type { Store } from '../store/store.js';
 
 /** A credential as the portal and its API show it: never the secret. */
@@ -19,6 +21,8 @@ export interface CredentialView {
   createdAt: string;
   updatedAt: string;
   lastUsedAt: string | null;
+  secretRotatedAt: string | null;
+  previousSecretExpiresAt: string | null;
   canEdit: boolean;
   canDelete: boolean;
   canRotate: boolean;
@@ -27,6 +31,17 @@ export interface CredentialView {
 export interface ListFilter {
   owner?: 'me' | 'all';
   level?: 'user' | 'account';
+}
+
+/** The console's list: filters, sort and where the previous page ended (SPEC Console additions). */
+export interface CredentialQuery extends ListFilter {
+  q?: string;
+  scopes?: string[];
+  /** Never used, or last used more than this many days ago; 'never': never used at all. */
+  unusedDays?: number | 'never';
+  sort?: CredentialSort;
+  limit?: number;
+  after?: CredentialKey;
 }
 
 const MAX_GRACE_SECONDS = 86400;
@@ -42,16 +57,29 @@ export class CredentialAdmin {
     private readonly issuer: CredentialIssuer,
     private readonly hasher: SecretHasher,
     private readonly onChanged: (clientId: string) => void,
+    private readonly tokenContext: TokenContext = { issuer: '', audience: '', region: '' },
   ) {}
 
-  async list(actor: User, filter: ListFilter): Promise<CredentialView[]> {
-    const mine = actor.license !== 'admin' || filter.owner === 'me';
-    const rows = await this.store.credentials.listByAccount(actor.accountId, {
-      ...(mine ? { ownerUserId: actor.id } : {}),
-      ...(filter.level ? { level: filter.level } : {}),
+  /**
+   * One page of the credentials the actor may see (rule 6 applied in the query, so pages stay
+   * full): a supervisor, or an admin asking for owner=me, gets their own user-level ones.
+   */
+  async page(actor: User, query: CredentialQuery): Promise<{ items: CredentialView[]; next: CredentialKey | null }> {
+    const mine = actor.license !== 'admin' || query.owner === 'me';
+    const days = query.unusedDays;
+    const { items, next } = await this.store.credentials.search({
+      accountId: actor.accountId,
+      ...(mine ? { ownedBy: actor.id } : {}),
+      ...(query.level ? { level: query.level } : {}),
+      ...(query.q !== undefined ? { q: query.q } : {}),
+      ...(query.scopes ? { scopes: query.scopes } : {}),
+      // 'never' = used before the beginning of time; N days = used before now - N days.
+      ...(days !== undefined ? { unusedSince: days === 'never' ? 0 : Date.now() - days * 86_400_000 } : {}),
+      sort: query.sort ?? '-created',
+      limit: query.limit ?? 50,
+      ...(query.after ? { after: query.after } : {}),
     });
-    const visible = rows.filter((c) => canView(actor, c));
-    return this.views(actor, visible);
+    return { items: await this.views(actor, items.filter((c) => canView(actor, c))), next };
   }
 
   async get(actor: User, id: string): Promise<CredentialView> {
@@ -59,7 +87,8 @@ export class CredentialAdmin {
   }
 
   async create(actor: User, body: { name: unknown; scopes: unknown }): Promise<CredentialView & { clientSecret: string }> {
-    const { credential, clientSecret } = await this.issuer.createUserLevel(actor, body, { id: actor.id, email: actor.email });
+    const input = { name: body.name, scopes: scopesFromString(body.scopes) };
+    const { credential, clientSecret } = await this.issuer.createUserLevel(actor, input, { id: actor.id, email: actor.email });
     this.onChanged(credential.clientId);
     return { ...(await this.get(actor, credential.id)), clientSecret };
   }
@@ -118,6 +147,44 @@ export class CredentialAdmin {
     return { ...view, clientSecret, ...(graceUntil ? { previousSecretValidUntil: new Date(graceUntil).toISOString() } : {}) };
   }
 
+  /**
+   * Ends a running grace period now: the previous secret, and every token issued with it, stop
+   * working at once (like a rotation without grace). Same permission as a rotation; 409
+   * no_grace_period when none runs.
+   */
+  async endGrace(actor: User, id: string): Promise<CredentialView> {
+    const current = await this.visible(actor, id);
+    if (!canRotate(actor, current)) throw new ForbiddenError('Only the owner can end the grace period of a user-level credential (admins do it for account-level ones)');
+    await this.store.transaction(async (trx) => {
+      const ended = await this.store.credentials.endGrace(id, trx);
+      if (!ended) throw new ConflictError('No grace period is running for this credential: its previous secret has already stopped working', 'no_grace_period');
+      await this.store.audit.record(
+        {
+          accountId: actor.accountId,
+          actor: { id: actor.id, email: actor.email },
+          action: 'credential.grace_ended',
+          target: { type: 'credential', id, name: current.name },
+          changes: { previousSecretExpiresAt: current.previousSecretExpiresAt },
+        },
+        trx,
+      );
+    });
+    this.onChanged(current.clientId);
+    return this.get(actor, id);
+  }
+
+  /**
+   * The claims a token of this credential would carry if requested now with every scope it may
+   * get (Keycloak's "evaluate"): computed from the stored credential by the token endpoint's rules,
+   * unsigned, no secret involved. `warnings` says why a request would fail or get fewer scopes.
+   */
+  async evaluate(actor: User, id: string): Promise<TokenEvaluation> {
+    const current = await this.visible(actor, id);
+    const client = await this.store.credentials.findClient(current.clientId);
+    if (!client) throw new NotFoundError('No such API credential');
+    return evaluateToken(client, this.tokenContext);
+  }
+
   async delete(actor: User, id: string): Promise<void> {
     const current = await this.visible(actor, id);
     if (!canDelete(actor, current)) throw new ForbiddenError('You cannot delete this credential');
@@ -138,13 +205,14 @@ export class CredentialAdmin {
   }
 
   /** A credential the actor may see, else 404 (never 403: its existence is not theirs to learn). */
-  private async visible(actor: User, id: string): Promise<Credential> {
+  private async visible(actor: User, id: string): Promise<CredentialWithRotation> {
     const credential = await this.store.credentials.get(id);
     if (!credential || !canView(actor as PortalActor, credential)) throw new NotFoundError('No such API credential');
     return credential;
   }
 
   private checkScopes(actor: User, credential: Credential, value: unknown): string[] {
+    value = scopesFromString(value);
     if (!Array.isArray(value) || value.some((s) => typeof s !== 'string')) throw new ValidationError('scopes must be an array of scope values', 'invalid_scope');
     const scopes = [...new Set((value as string[]).map((s) => s.trim()).filter((s) => s !== ''))];
     if (scopes.length === 0) throw new ValidationError('At least one scope is required', 'invalid_scope');
@@ -161,7 +229,7 @@ export class CredentialAdmin {
     return check.scopes;
   }
 
-  private async views(actor: User, credentials: Credential[]): Promise<CredentialView[]> {
+  private async views(actor: User, credentials: CredentialWithRotation[]): Promise<CredentialView[]> {
     const users = new Map((await this.store.users.listByAccount(actor.accountId)).map((u) => [u.id, u]));
     return credentials.map((c) => {
       const owner = c.ownerUserId ? users.get(c.ownerUserId) : undefined;
@@ -176,10 +244,20 @@ export class CredentialAdmin {
         createdAt: c.createdAt,
         updatedAt: c.updatedAt,
         lastUsedAt: c.lastUsedAt,
+        secretRotatedAt: c.secretRotatedAt,
+        previousSecretExpiresAt: c.previousSecretExpiresAt,
         canEdit: canEdit(actor, c),
         canDelete: canDelete(actor, c),
         canRotate: canRotate(actor, c),
       };
     });
   }
+}
+
+/** Scopes may come as one string (spaces or commas, SPEC 4); anything else is left to the array checks. */
+function scopesFromString(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const parsed = splitScopeList(value);
+  if (!parsed.ok) throw new ValidationError(parsed.message, 'invalid_scope');
+  return parsed.scopes;
 }

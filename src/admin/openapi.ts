@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LICENSES } from '../domain/licenses.js';
 import { ALL_SCOPES, SCOPE_CATALOGUE } from '../domain/scopes.js';
+import { auditListQuery, credentialListQuery } from './list-query.js';
 
 /**
  * The Admin Portal API's shapes (SPEC "Admin Portal and its API" and "Console additions"), one zod
@@ -89,20 +90,8 @@ export type ScopeList = z.infer<typeof ScopeList>;
 
 export const CREDENTIAL_SORTS = ['name', '-name', 'created', '-created', 'last_used', '-last_used'] as const;
 
-export const ListCredentialsQuery = z
-  .object({
-    owner: z.enum(['me', 'all']).optional().meta({ description: "me: the caller's own; all (an admin's default): every credential of the account. A supervisor only ever gets their own" }),
-    level: z.enum(['user', 'account']).optional(),
-    q: z.string().min(1).max(200).optional().meta({ description: "Case-insensitive: a substring of the name, a prefix of the client ID, or a substring of the owner's email" }),
-    scope: ScopeValue.optional().meta({ description: 'Only credentials with this scope' }),
-    unused_days: z
-      .union([z.literal('never'), z.coerce.number().int().min(0).max(36500)])
-      .optional()
-      .meta({ description: 'Only credentials never used, or last used more than this many days ago; never: only those never used' }),
-    sort: z.enum(CREDENTIAL_SORTS).optional().meta({ description: 'Order (default -created: newest first); a leading - reverses it' }),
-    ...paging,
-  })
-  .strict();
+/** The list's query: the schema the route parses with (src/admin/list-query.ts), documented from it. */
+export const ListCredentialsQuery = credentialListQuery;
 export type ListCredentialsQuery = z.infer<typeof ListCredentialsQuery>;
 
 export const CredentialView = named(
@@ -185,6 +174,7 @@ export const Evaluation = named(
   z.object({
     claims: z.record(z.string(), z.unknown()).meta({ description: 'The claims a token of this credential would carry now (no jti, iat, nbf, exp)' }),
     expiresIn: z.number().int().meta({ description: 'The lifetime of such a token, in seconds' }),
+    warnings: z.array(z.string()).meta({ description: 'Why a token request would fail now, or which scopes the owner may no longer grant; empty when none' }),
   }),
   'Evaluation',
   'What a token of this credential would carry now, with every scope the owner may still grant; unsigned',
@@ -274,19 +264,8 @@ export type EventList = z.infer<typeof EventList>;
 
 // ---- audit --------------------------------------------------------------------------------
 
-export const AuditQuery = z
-  .object({
-    action: z.string().min(1).max(64).optional().meta({ description: 'e.g. credential.created, credential.grace_ended, user.sign_in_failed', examples: ['credential.updated'] }),
-    actor: z.string().min(1).max(320).optional().meta({ description: "The actor's email" }),
-    credential: z.string().min(1).max(100).optional().meta({ description: 'Only the events of this credential' }),
-    from: timeParam('From'),
-    to: timeParam('To'),
-    before: timeParam('Older than (earlier paging; use cursor)'),
-    format: csvFormat,
-    limit: z.coerce.number().int().min(1).max(10000).optional().meta({ description: 'Items per page, 1..10000 (default 50; large pages are for CSV exports)' }),
-    cursor: paging.cursor,
-  })
-  .strict();
+/** The audit log's query: the schema the route parses with (src/admin/list-query.ts). */
+export const AuditQuery = auditListQuery;
 export type AuditQuery = z.infer<typeof AuditQuery>;
 
 export const AuditList = named(

@@ -8,6 +8,9 @@ import { grantableScopes } from '../domain/policy.js';
 import { scopeDefinition } from '../domain/scopes.js';
 import type { Store } from '../store/store.js';
 import type { CredentialAdmin } from './credentials.js';
+import type { CursorCodec } from './cursor.js';
+import { toCsv, wantsCsv } from './csv.js';
+import { CSV_LIMIT_MAX, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, auditListQuery, credentialListQuery, parseListQuery } from './list-query.js';
 import type { ActiveSession, SessionService } from './sessions.js';
 import { usageRoutes } from './usage-routes.js';
 
@@ -18,6 +21,8 @@ export interface AdminRoutesOptions {
   sessions: SessionService;
   credentials: CredentialAdmin;
   secureCookies: boolean;
+  /** Signs the lists' paging cursors (a key derived from the master key: the same on every instance). */
+  cursors: CursorCodec;
 }
 
 declare module 'fastify' {
@@ -26,19 +31,15 @@ declare module 'fastify' {
   }
 }
 
-const signInBody = z.object({ email: z.string().max(320), password: z.string().max(1000) }).strict();
+// An email with a control character is no email (and a NUL cannot reach PostgreSQL): 400, never a 500.
+// eslint-disable-next-line no-control-regex
+const signInBody = z.object({ email: z.string().max(320).regex(/^[^\u0000-\u001f\u007f]*$/), password: z.string().max(1000) }).strict();
 const createBody = z
   .object({ name: z.unknown(), scopes: z.unknown(), level: z.unknown().optional() })
   .strict();
 const updateBody = z.object({ name: z.unknown().optional(), scopes: z.unknown().optional() }).strict();
 const rotateBody = z.object({ graceSeconds: z.unknown().optional() }).strict();
-const listQuery = z.object({ owner: z.enum(['me', 'all']).optional(), level: z.enum(['user', 'account']).optional() }).strict();
-const auditQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(200).optional(),
-    before: z.string().max(64).optional(),
-  })
-  .strict();
+const endGraceBody = z.object({}).strict();
 const idParams = z.object({ id: z.string().min(1).max(100) });
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -151,8 +152,22 @@ export async function adminRoutes(app: FastifyInstance, o: AdminRoutesOptions): 
   }));
 
   app.get('/credentials', { preHandler: requireArea }, async (request) => {
-    const query = parse(listQuery, request.query, 'query');
-    return { items: await o.credentials.list(actor(request), query) };
+    const { cursor, limit, ...filters } = parseListQuery(credentialListQuery, request.query);
+    const user = actor(request);
+    // A cursor is bound to the user and every filter and the sort (not the page size).
+    const bound = { user: user.id, ...filters };
+    const after = cursor === undefined ? undefined : credentialKey(o.cursors.decode(cursor, 'credentials', bound));
+    const page = await o.credentials.page(user, {
+      ...(filters.owner ? { owner: filters.owner } : {}),
+      ...(filters.level ? { level: filters.level } : {}),
+      ...(filters.q !== undefined ? { q: filters.q } : {}),
+      ...(filters.scope ? { scopes: filters.scope } : {}),
+      ...(filters.unused_days !== undefined ? { unusedDays: filters.unused_days } : {}),
+      ...(filters.sort ? { sort: filters.sort } : {}),
+      limit: limit ?? LIST_LIMIT_DEFAULT,
+      ...(after ? { after } : {}),
+    });
+    return { items: page.items, nextCursor: page.next ? o.cursors.encode('credentials', bound, page.next) : null };
   });
 
   app.post('/credentials', { preHandler: requireArea }, async (request, reply) => {
@@ -170,6 +185,18 @@ export async function adminRoutes(app: FastifyInstance, o: AdminRoutesOptions): 
   app.get('/credentials/:id', { preHandler: requireArea }, async (request) => {
     const { id } = parse(idParams, request.params, 'path');
     return o.credentials.get(actor(request), id);
+  });
+
+  app.get('/credentials/:id/evaluate', { preHandler: requireArea }, async (request) => {
+    const { id } = parse(idParams, request.params, 'path');
+    return o.credentials.evaluate(actor(request), id);
+  });
+
+  app.post('/credentials/:id/secret/end-grace', { preHandler: requireArea }, async (request) => {
+    const { id } = parse(idParams, request.params, 'path');
+    // No body is needed; an empty JSON object is accepted, anything else is refused.
+    parse(endGraceBody, request.body ?? {}, 'request body');
+    return o.credentials.endGrace(actor(request), id);
   });
 
   app.patch('/credentials/:id', { preHandler: requireArea }, async (request) => {
@@ -192,18 +219,56 @@ export async function adminRoutes(app: FastifyInstance, o: AdminRoutesOptions): 
     return o.credentials.rotateSecret(actor(request), id, grace);
   });
 
-  app.get('/audit', { preHandler: requireArea }, async (request) => {
+  app.get('/audit', { preHandler: requireArea }, async (request, reply) => {
     const user = actor(request);
     if (!canReadAudit(user)) throw new ForbiddenError('Only admins can read the audit log');
-    const query = parse(auditQuery, request.query, 'query');
-    let before: number | undefined;
-    if (query.before !== undefined) {
-      before = /^\d+$/.test(query.before) ? Number(query.before) : Date.parse(query.before);
-      if (!Number.isFinite(before)) throw new ValidationError('before must be an ISO 8601 time or epoch milliseconds');
+    const { cursor, limit, format, ...filters } = parseListQuery(auditListQuery, request.query);
+    const csv = wantsCsv(format, request.headers.accept);
+    if (!csv && limit !== undefined && limit > LIST_LIMIT_MAX) throw new ValidationError(`Invalid query parameter limit: expected a whole number from 1 to ${LIST_LIMIT_MAX}`);
+    if (filters.from !== undefined && filters.to !== undefined && filters.from > filters.to) throw new ValidationError('Invalid query parameter to: it is before from');
+    const bound = { user: user.id, ...filters };
+    const after = cursor === undefined ? undefined : auditKey(o.cursors.decode(cursor, 'audit', bound));
+    const page = await o.store.audit.search({
+      accountId: user.accountId,
+      ...(filters.action ? { actions: filters.action } : {}),
+      ...(filters.actor !== undefined ? { actorEmail: filters.actor } : {}),
+      ...(filters.credential !== undefined ? { credentialId: filters.credential } : {}),
+      ...(filters.from !== undefined ? { from: filters.from } : {}),
+      ...(filters.to !== undefined ? { to: filters.to } : {}),
+      ...(filters.before !== undefined ? { before: filters.before } : {}),
+      limit: limit ?? (csv ? CSV_LIMIT_MAX : LIST_LIMIT_DEFAULT),
+      ...(after ? { after } : {}),
+    });
+    const nextCursor = page.next ? o.cursors.encode('audit', bound, page.next) : null;
+    const items = page.items.map(({ accountId: _a, ...rest }) => rest);
+    if (csv) {
+      if (nextCursor) reply.header('x-next-cursor', nextCursor);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="audit.csv"')
+        .send(
+          toCsv(
+            ['id', 'at', 'action', 'actor_id', 'actor_email', 'target_type', 'target_id', 'target_name', 'changes'],
+            items.map((e) => [e.id, e.at, e.action, e.actor.id, e.actor.email, e.target.type, e.target.id, e.target.name, e.changes]),
+          ),
+        );
     }
-    const limit = query.limit ?? 50;
-    const items = await o.store.audit.list(user.accountId, { limit, ...(before !== undefined ? { before } : {}) });
     const last = items[items.length - 1];
-    return { items: items.map(({ accountId: _a, ...rest }) => rest), ...(items.length === limit && last ? { nextBefore: last.at } : {}) };
+    // nextBefore: the paging of the first console (before=), kept for its clients.
+    return { items, nextCursor, ...(nextCursor && last ? { nextBefore: last.at } : {}) };
   });
+}
+
+/** A cursor's position for the credential list: [sort value, id]. */
+function credentialKey(position: unknown[]): readonly [string | number, string] {
+  const [value, id] = position;
+  if (position.length !== 2 || (typeof value !== 'string' && typeof value !== 'number') || typeof id !== 'string') throw new ValidationError('Invalid query parameter cursor: not a cursor of this list');
+  return [value, id];
+}
+
+/** A cursor's position for the audit log: [at (epoch ms), id]. */
+function auditKey(position: unknown[]): readonly [number, string] {
+  const [at, id] = position;
+  if (position.length !== 2 || typeof at !== 'number' || typeof id !== 'string') throw new ValidationError('Invalid query parameter cursor: not a cursor of this list');
+  return [at, id];
 }

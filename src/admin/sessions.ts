@@ -72,6 +72,7 @@ export class SessionService {
     const ok = await verifyPassword(password, found?.passwordHash ?? null);
     const account = found && ok ? await this.store.accounts.get(found.user.accountId) : undefined;
     if (!found || !ok || found.user.status !== 'active' || !account) {
+      await this.auditFailedSignIn(email, emailKey, found?.user, !found ? 'unknown_email' : !ok ? 'wrong_password' : found.user.status !== 'active' ? 'user_disabled' : 'no_account', ip);
       // Past a shared limit already (failures at other instances): answered as limited.
       const sharedWait = await this.failures.recordFailure(failureKeys);
       if (sharedWait > 0) throw limited(sharedWait);
@@ -96,6 +97,23 @@ export class SessionService {
       changes: { ip },
     });
     return { sessionId, session: { idHash: row.id_hash, csrfToken: row.csrf_token, expiresAt: this.expiry(row), user: found.user, account } };
+  }
+
+  /**
+   * A failed sign-in, audited as user.sign_in_failed (never the password): in the account of the
+   * email's user when it exists, where that account's admins read it. An unknown email belongs to
+   * no account: recorded without one (account_id null), so no account's admins see it, and kept
+   * for the operator like other account-less events. Requests refused by the limiter before any
+   * check are not audited, which bounds what a flood can write.
+   */
+  private async auditFailedSignIn(emailAsGiven: string, emailKey: string, user: User | undefined, reason: string, ip: string): Promise<void> {
+    await this.store.audit.record({
+      accountId: user?.accountId ?? null,
+      actor: { id: user?.id ?? null, email: emailKey },
+      action: 'user.sign_in_failed',
+      target: { type: 'user', id: user?.id ?? null, name: emailKey },
+      changes: { email: emailAsGiven, reason, ip },
+    });
   }
 
   /** The session of a cookie value, or undefined when absent, unknown, expired, or its user is disabled. */

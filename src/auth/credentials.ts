@@ -1,7 +1,7 @@
 import { ValidationError } from '../domain/errors.js';
 import type { Credential, User } from '../domain/model.js';
 import { checkCredentialScopes, mayUseApiCredentials, normalizeCredentialName } from '../domain/policy.js';
-import { ALL_SCOPES, isKnownScope } from '../domain/scopes.js';
+import { ALL_SCOPES, isKnownScope, splitScopeList } from '../domain/scopes.js';
 import type { Store } from '../store/store.js';
 import { type SecretHasher, generateClientId, generateClientSecret } from './secrets.js';
 
@@ -77,7 +77,13 @@ export class CredentialIssuer {
 
 /** Scopes arrive as an array (API) or a comma/space separated string (CLI). */
 export function parseScopeList(value: unknown): string[] {
-  const list = typeof value === 'string' ? value.split(/[,\s]+/) : value;
+  if (typeof value === 'string') {
+    // The one separator rule (domain/scopes.ts), whose error names the accepted forms.
+    const parsed = splitScopeList(value);
+    if (!parsed.ok) throw new ValidationError(parsed.message, 'invalid_scope');
+    return parsed.scopes;
+  }
+  const list = value;
   if (!Array.isArray(list) || list.some((s) => typeof s !== 'string')) throw new ValidationError('scopes must be a list of scope values');
   const scopes = (list as string[]).map((s) => s.trim()).filter((s) => s !== '');
   if (scopes.length === 0) throw new ValidationError('At least one scope is required', 'invalid_scope');

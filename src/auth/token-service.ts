@@ -8,6 +8,7 @@ import {
 } from '../domain/errors.js';
 import type { ClientRecord } from '../domain/model.js';
 import { clientMayGetTokens, decideTokenScopes } from '../domain/policy.js';
+import { grantClaims } from '../domain/token-claims.js';
 import type { ClientCache } from './client-cache.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import { mediaType, parseBasicAuthorization, parseForm } from './form.js';
@@ -190,20 +191,8 @@ export class TokenService {
     const key = this.o.keys.signingKey();
     const iat = Math.floor(nowMs / 1000);
     const expiresIn = client.account.accessTokenLifetimeSeconds;
-    const claims: Record<string, string | number> = {
-      iss: this.o.issuer,
-      aud: this.o.audience,
-      sub: client.clientId,
-      client_id: client.clientId,
-      scope,
-      iat,
-      nbf: iat,
-      exp: iat + expiresIn,
-      jti: randomUUID(),
-      account_id: client.accountId,
-      region: this.o.region,
-    };
-    if (client.level === 'user' && client.owner) claims.user_id = client.owner.id;
+    // What the token grants: the same claims the console's Evaluate shows (domain/token-claims.ts).
+    const claims: Record<string, string | number> = { ...grantClaims(client, scope, this.o), iat, nbf: iat, exp: iat + expiresIn, jti: randomUUID() };
     // What the token's standing is judged on later (src/tokens/standing.ts).
     if (client.usedSecretId !== null) claims.secret_id = client.usedSecretId;
     claims.account_epoch = client.account.standingEpoch;

@@ -1,10 +1,10 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Actor } from '../auth/credentials.js';
 import { type SecretHasher, generateClientSecret } from '../auth/secrets.js';
-import type { Credential, User } from '../domain/model.js';
+import type { Credential, CredentialWithRotation, User } from '../domain/model.js';
 import { checkCredentialScopes, normalizeCredentialName } from '../domain/policy.js';
 import { ALL_SCOPES } from '../domain/scopes.js';
-import { recordChange } from '../store/changes.js';
+import type { CredentialKey } from '../store/credentials.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { CliError, EXIT_USAGE } from './util.js';
@@ -61,17 +61,25 @@ export class CredentialOperations {
    * substring of the owner's email; unused days: never used, or last used more than N days ago.
    */
   async list(accountId: string, filter: CredentialListFilter): Promise<CredentialRow[]> {
-    const [credentials, owners] = await Promise.all([this.store.credentials.listByAccount(accountId), this.ownerEmails(accountId)]);
-    const q = filter.q?.toLowerCase();
-    const cutoff = filter.unusedDays === undefined ? undefined : this.now() - filter.unusedDays * DAY_MS;
-    return credentials
-      .map((c) => toRow(c, c.ownerUserId ? (owners.get(c.ownerUserId) ?? null) : null))
-      .filter((c) => {
-        if (q !== undefined && !(c.name.toLowerCase().includes(q) || c.clientId.toLowerCase().startsWith(q) || (c.ownerEmail ?? '').includes(q))) return false;
-        if (filter.scope !== undefined && !c.scopes.includes(filter.scope)) return false;
-        if (cutoff !== undefined && c.lastUsedAt !== null && Date.parse(c.lastUsedAt) >= cutoff) return false;
-        return true;
+    const owners = await this.ownerEmails(accountId);
+    // The admin API's query (store.credentials.search), every page of it, newest first.
+    const credentials: Credential[] = [];
+    let after: CredentialKey | undefined;
+    for (;;) {
+      const page = await this.store.credentials.search({
+        accountId,
+        ...(filter.q !== undefined ? { q: filter.q } : {}),
+        ...(filter.scope !== undefined ? { scopes: [filter.scope] } : {}),
+        ...(filter.unusedDays !== undefined ? { unusedSince: this.now() - filter.unusedDays * DAY_MS } : {}),
+        sort: '-created',
+        limit: 500,
+        ...(after ? { after } : {}),
       });
+      credentials.push(...page.items);
+      if (!page.next) break;
+      after = page.next;
+    }
+    return credentials.map((c) => toRow(c, c.ownerUserId ? (owners.get(c.ownerUserId) ?? null) : null));
   }
 
   async show(id: string): Promise<CredentialDetail> {
@@ -129,19 +137,10 @@ export class CredentialOperations {
   async endGrace(id: string): Promise<CredentialDetail> {
     const current = await this.require(id);
     const ended = await this.store.transaction(async (trx) => {
-      const grace = await previousSecretExpiry(trx, id);
-      const now = this.now();
-      // Conditional: of two concurrent calls, one ends the grace and the other is told none runs.
-      const result = await trx
-        .updateTable('api_credentials')
-        .set({ previous_secret_hash: null, previous_secret_id: null, previous_secret_expires_at: null, updated_at: now })
-        .where('id', '=', id)
-        .where('previous_secret_hash', 'is not', null)
-        .where('previous_secret_expires_at', '>', now)
-        .executeTakeFirst();
-      if (grace === null || Number(result.numUpdatedRows) === 0) return false;
-      await recordChange(trx, 'credential', current.clientId);
-      await this.record(trx, current, 'credential.grace_ended', { previousSecretExpiresAt: new Date(grace).toISOString() });
+      // Conditional (the admin API's repository call): of two concurrent calls, one ends the grace
+      // and the other is told none runs. It records the change for the running instances.
+      if (!(await this.store.credentials.endGrace(id, trx))) return false;
+      await this.record(trx, current, 'credential.grace_ended', { previousSecretExpiresAt: current.previousSecretExpiresAt });
       return true;
     });
     if (!ended) throw new CliError(`no grace period is running for the credential ${id}`, EXIT_USAGE);
@@ -157,7 +156,7 @@ export class CredentialOperations {
     return current;
   }
 
-  async require(id: string): Promise<Credential> {
+  async require(id: string): Promise<CredentialWithRotation> {
     const credential = await this.store.credentials.get(id);
     if (!credential) throw new CliError(`No credential with the id ${id} (see ccauth credential list --account ID)`);
     return credential;
@@ -172,19 +171,9 @@ export class CredentialOperations {
     return this.hasherPromise;
   }
 
-  private async detail(c: Credential): Promise<CredentialDetail> {
-    const db = this.store.db;
-    const [owner, grace, rotated] = await Promise.all([
-      c.ownerUserId ? this.store.users.get(c.ownerUserId) : Promise.resolve(undefined),
-      previousSecretExpiry(db, c.id),
-      lastRotation(db, c.id),
-    ]);
-    const now = this.now();
-    return {
-      ...toRow(c, owner?.email ?? null),
-      secretRotatedAt: rotated === null ? null : new Date(rotated).toISOString(),
-      previousSecretExpiresAt: grace !== null && grace > now ? new Date(grace).toISOString() : null,
-    };
+  private async detail(c: CredentialWithRotation): Promise<CredentialDetail> {
+    const owner = c.ownerUserId ? await this.store.users.get(c.ownerUserId) : undefined;
+    return { ...toRow(c, owner?.email ?? null), secretRotatedAt: c.secretRotatedAt, previousSecretExpiresAt: c.previousSecretExpiresAt };
   }
 
   private async checkScopes(credential: Credential, scopes: string[]): Promise<string[]> {
@@ -208,24 +197,4 @@ export class CredentialOperations {
   private record(trx: Kysely<Database>, c: Credential, action: string, changes: Record<string, unknown>, name?: string) {
     return this.store.audit.record({ accountId: c.accountId, actor: this.actor, action, target: { type: 'credential', id: c.id, name: name ?? c.name }, changes }, trx);
   }
-}
-
-// The two reads below are what the admin API's credential view will carry as columns once the
-// "console-api" work is merged (secretRotatedAt, previousSecretExpiresAt); until then the CLI reads
-// the grace end from its column and the rotation time from the audit log.
-async function previousSecretExpiry(db: Kysely<Database>, id: string): Promise<number | null> {
-  const row = await db.selectFrom('api_credentials').select(['previous_secret_expires_at', 'previous_secret_hash']).where('id', '=', id).executeTakeFirst();
-  if (!row || row.previous_secret_hash === null || row.previous_secret_expires_at === null) return null;
-  return Number(row.previous_secret_expires_at);
-}
-
-async function lastRotation(db: Kysely<Database>, id: string): Promise<number | null> {
-  const row = await db
-    .selectFrom('audit_events')
-    .select(sql<number | string>`max(at)`.as('at'))
-    .where('target_type', '=', 'credential')
-    .where('target_id', '=', id)
-    .where('action', '=', 'credential.secret_rotated')
-    .executeTakeFirst();
-  return row?.at === null || row?.at === undefined ? null : Number(row.at);
 }

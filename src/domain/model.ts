@@ -40,6 +40,14 @@ export interface Credential {
   lastUsedAt: string | null;
 }
 
+/** A credential with the state of its secret, as the console shows it. */
+export interface CredentialWithRotation extends Credential {
+  /** When the secret was last rotated (null: never since it was created). */
+  secretRotatedAt: string | null;
+  /** The end of a running grace period of the previous secret, else null. */
+  previousSecretExpiresAt: string | null;
+}
+
 /** What the token endpoint needs to authenticate a client and decide on its request. */
 export interface ClientRecord {
   credentialId: string;

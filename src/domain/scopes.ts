@@ -31,3 +31,29 @@ export function isKnownScope(value: string): boolean {
 export function scopeDefinition(value: string): ScopeDefinition | undefined {
   return BY_VALUE.get(value);
 }
+
+/** The accepted ways to write several scopes in one string, named in every error about them. */
+export const SCOPE_LIST_FORMS = 'separate scopes with spaces or commas, e.g. "users:read stats" or "users:read,stats"';
+
+export type ScopeListParse = { ok: true; scopes: string[] } | { ok: false; message: string };
+
+/**
+ * The one scope separator rule (admin API strings, CLI flags, list filters): scopes are separated
+ * by spaces or commas, in any mix ("a b", "a,b", "a, b"); duplicates are folded and order kept.
+ * Only the form is checked here; whether each scope exists or may be granted is the caller's rule.
+ */
+export function splitScopeList(value: string): ScopeListParse {
+  const items = value
+    .trim()
+    .split(/[\s,]+/)
+    .filter((s) => s !== '');
+  if (items.length === 0) return { ok: false, message: `At least one scope is required: ${SCOPE_LIST_FORMS}` };
+  // Scope values are letters, digits and . _ : / - (the catalogue's form); any other character
+  // (; | + & quotes...) is taken for a separator we do not accept.
+  const bad = items.find((s) => !/^[A-Za-z0-9._:/-]+$/.test(s));
+  if (bad !== undefined) {
+    const shown = bad.length > 40 ? `${bad.slice(0, 40)}…` : bad;
+    return { ok: false, message: `Invalid scope list near ${JSON.stringify(shown)}: ${SCOPE_LIST_FORMS}` };
+  }
+  return { ok: true, scopes: [...new Set(items)] };
+}

@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type Kysely, PostgresAdapter, type Selectable, type UpdateObject, sql } from 'kysely';
 import type { AccountStatus, License, UserStatus } from '../domain/licenses.js';
-import type { ClientRecord, Credential, CredentialLevel } from '../domain/model.js';
+import type { ClientRecord, Credential, CredentialLevel, CredentialWithRotation } from '../domain/model.js';
 import { recordChange } from './changes.js';
 import type { ApiCredentialsTable, Database } from './schema.js';
+import { containsText, foldForSearch, isPostgres, likeLiteral } from './search.js';
 
 /** A fresh secret id: names a secret (never derived from it), carried in tokens as secret_id. */
 const newSecretId = (): string => randomBytes(12).toString('base64url');
@@ -60,6 +61,44 @@ function scopeRemoval(state: ScopeState, removed: readonly string[]): { scope_ep
   return { scope_epoch: epoch, scope_removals: JSON.stringify(removals) };
 }
 
+/** The console's view of a row: the credential and the state of its secret rotation. */
+export function toCredentialWithRotation(row: Selectable<ApiCredentialsTable>): CredentialWithRotation {
+  return { ...toCredential(row), secretRotatedAt: iso(row.secret_rotated_at ?? null), previousSecretExpiresAt: graceEnd(row) };
+}
+
+/** The end of a running grace period (the previous secret still valid), else null. */
+function graceEnd(row: Pick<Selectable<ApiCredentialsTable>, 'previous_secret_hash' | 'previous_secret_expires_at'>, now = Date.now()): string | null {
+  const end = row.previous_secret_expires_at === null ? null : Number(row.previous_secret_expires_at);
+  return row.previous_secret_hash !== null && end !== null && end > now ? iso(end) : null;
+}
+
+/** The console's list orders (SPEC Console additions); ties are broken by id in the same direction. */
+export const CREDENTIAL_SORTS = ['name', '-name', 'created', '-created', 'last_used', '-last_used'] as const;
+export type CredentialSort = (typeof CREDENTIAL_SORTS)[number];
+
+/** Where a page ended: the last row's sort value and id (keyset paging). */
+export type CredentialKey = readonly [string | number, string];
+
+export interface CredentialSearch {
+  accountId: string;
+  /** Only this user's user-level credentials (a supervisor, or an admin's owner=me). */
+  ownedBy?: string;
+  level?: CredentialLevel;
+  /** Substring of the name or the owner's email, or prefix of the client ID; case-insensitive. */
+  q?: string;
+  /** Credentials that have every one of these scopes. */
+  scopes?: readonly string[];
+  /** Never used, or last used before this time (epoch ms). */
+  unusedSince?: number;
+  sort: CredentialSort;
+  limit: number;
+  after?: CredentialKey;
+}
+
+/** Never-used credentials sort last in both directions of the last_used sort. */
+const NEVER_USED_ASC = Number.MAX_SAFE_INTEGER;
+const NEVER_USED_DESC = -1;
+
 export interface NewCredential {
   accountId: string;
   level: CredentialLevel;
@@ -99,15 +138,17 @@ export class CredentialRepository {
       previous_secret_id: null,
       scope_epoch: 0,
       scope_removals: '{}',
+      name_folded: foldForSearch(input.name),
+      secret_rotated_at: null,
     };
     await db.insertInto('api_credentials').values(row).execute();
     await recordChange(db, 'credential', input.clientId);
     return toCredential(row);
   }
 
-  async get(id: string, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
+  async get(id: string, db: Kysely<Database> = this.db): Promise<CredentialWithRotation | undefined> {
     const row = await db.selectFrom('api_credentials').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? toCredential(row) : undefined;
+    return row ? toCredentialWithRotation(row) : undefined;
   }
 
   async listByAccount(accountId: string, filter: { ownerUserId?: string; level?: CredentialLevel } = {}, db: Kysely<Database> = this.db): Promise<Credential[]> {
@@ -181,7 +222,10 @@ export class CredentialRepository {
 
   async update(id: string, changes: CredentialChanges, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
     const set: UpdateObject<Database, 'api_credentials'> = { updated_at: Date.now() };
-    if (changes.name !== undefined) set.name = changes.name;
+    if (changes.name !== undefined) {
+      set.name = changes.name;
+      set.name_folded = foldForSearch(changes.name);
+    }
     if (changes.scopes !== undefined) {
       set.scopes = changes.scopes.join(' ');
       // Removing a scope is a cut for the tokens that have it (SPEC 3), even if it is added back
@@ -238,6 +282,7 @@ export class CredentialRepository {
         // this second (token times are whole seconds).
         ...(graceUntil === null ? { tokens_not_before: Math.floor(now / 1000) * 1000 } : {}),
         updated_at: now,
+        secret_rotated_at: now,
       }))
       .where('id', '=', id)
       .returning(['client_id'])
@@ -245,6 +290,100 @@ export class CredentialRepository {
     if (!updated) return undefined;
     await recordChange(db, 'credential', updated.client_id);
     return this.get(id, db);
+  }
+
+  /**
+   * Ends a running grace period at once: the previous secret and every token issued with it
+   * (claim secret_id) stop working, like after a rotation without grace. Undefined when no grace
+   * period runs (the update is conditional, so two concurrent calls end it once).
+   */
+  async endGrace(id: string, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
+    const now = Date.now();
+    const result = await db
+      .updateTable('api_credentials')
+      .set({ previous_secret_hash: null, previous_secret_id: null, previous_secret_expires_at: null, updated_at: now })
+      .where('id', '=', id)
+      .where('previous_secret_hash', 'is not', null)
+      .where('previous_secret_expires_at', '>', now)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) return undefined;
+    const updated = await this.get(id, db);
+    if (updated) await recordChange(db, 'credential', updated.clientId);
+    return updated;
+  }
+
+  /**
+   * One page of an account's credentials for the console: filters, one of the sort orders and
+   * keyset paging (`after` = the previous page's last key). Returns `limit` rows at most and the
+   * key to continue from when more rows follow. Every value is a bound parameter.
+   */
+  async search(s: CredentialSearch, db: Kysely<Database> = this.db): Promise<{ items: CredentialWithRotation[]; next: CredentialKey | null }> {
+    const desc = s.sort.startsWith('-');
+    const field = desc ? s.sort.slice(1) : s.sort;
+    const postgres = isPostgres(db);
+    // Names sort by code point in both dialects (PostgreSQL's database collation may be a locale's).
+    const sortExpr =
+      field === 'name'
+        ? postgres
+          ? sql<string>`c.name_folded collate "C"`
+          : sql<string>`c.name_folded`
+        : field === 'created'
+          ? sql<number>`c.created_at`
+          : // A literal, not a parameter: the expression is that of the indexes of migration 0009.
+            sql<number>`coalesce(c.last_used_at, ${sql.lit(desc ? NEVER_USED_DESC : NEVER_USED_ASC)})`;
+    let query = db.selectFrom('api_credentials as c').selectAll('c').where('c.account_id', '=', s.accountId);
+    if (s.ownedBy !== undefined) query = query.where('c.owner_user_id', '=', s.ownedBy).where('c.level', '=', 'user');
+    if (s.level !== undefined) query = query.where('c.level', '=', s.level);
+    // Substrings by position (no pattern language at all), the client ID prefix by LIKE with its
+    // wildcards escaped; every value a bound parameter.
+    const contains = (haystack: ReturnType<typeof sql>, text: string) => containsText(postgres, haystack, text);
+    const text = s.q?.trim() ?? '';
+    if (text !== '') {
+      const folded = foldForSearch(text);
+      const clientPrefix = `${likeLiteral(text.toLowerCase())}%`;
+      const email = text.toLowerCase();
+      query = query.where((eb) =>
+        eb.or([
+          contains(sql`c.name_folded`, folded),
+          eb(sql`c.client_id`, 'like', sql`${clientPrefix} escape '\\'`),
+          // Uncorrelated: the account's matching users are found once, not once per credential.
+          eb(
+            'c.owner_user_id',
+            'in',
+            eb
+              .selectFrom('users as u')
+              .select('u.id')
+              .where('u.account_id', '=', s.accountId)
+              .where(contains(sql`u.email`, email)),
+          ),
+        ]),
+      );
+    }
+    for (const scope of s.scopes ?? []) {
+      query = query.where(contains(sql`' ' || c.scopes || ' '`, ` ${scope} `));
+    }
+    if (s.unusedSince !== undefined) {
+      const since = s.unusedSince;
+      query = query.where((eb) => eb.or([eb('c.last_used_at', 'is', null), eb('c.last_used_at', '<', since)]));
+    }
+    if (s.after) {
+      const [value, id] = s.after;
+      // A row-value comparison: both dialects seek the index to it instead of filtering a scan.
+      query = query.where(desc ? sql<boolean>`(${sortExpr}, c.id) < (${value}, ${id})` : sql<boolean>`(${sortExpr}, c.id) > (${value}, ${id})`);
+    }
+    const rows = await query
+      .orderBy(sortExpr, desc ? 'desc' : 'asc')
+      .orderBy('c.id', desc ? 'desc' : 'asc')
+      .limit(s.limit + 1)
+      .execute();
+    const page = rows.slice(0, s.limit);
+    const last = page[page.length - 1];
+    const keyOf = (row: Selectable<ApiCredentialsTable>): CredentialKey => {
+      if (field === 'name') return [row.name_folded, row.id];
+      if (field === 'created') return [Number(row.created_at), row.id];
+      return [row.last_used_at === null ? (desc ? NEVER_USED_DESC : NEVER_USED_ASC) : Number(row.last_used_at), row.id];
+    };
+    return { items: page.map(toCredentialWithRotation), next: rows.length > s.limit && last ? keyOf(last) : null };
   }
 
   async delete(id: string, db: Kysely<Database> = this.db): Promise<Credential | undefined> {

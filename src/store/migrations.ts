@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { Dialect } from './db.js';
+import { foldForSearch } from './search.js';
 
 /**
  * The migrations, the same for both dialects. Column types are chosen to mean the same thing in
@@ -277,6 +278,50 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       async down(db: Kysely<unknown>) {
         await db.schema.alterTable('api_credentials').dropColumn('scope_removals').execute();
         await db.schema.alterTable('api_credentials').dropColumn('scope_epoch').execute();
+      },
+    },
+    '0009_console_lists': {
+      async up(db: Kysely<unknown>) {
+        // The console's search and sort (issue 9): the name folded once in JavaScript (Unicode
+        // lower case, NFKC) so both dialects search and sort it alike, and when the secret was rotated.
+        await db.schema.alterTable('api_credentials').addColumn('name_folded', 'text', (c) => c.notNull().defaultTo('')).execute();
+        await db.schema.alterTable('api_credentials').addColumn('secret_rotated_at', 'bigint').execute();
+        const rows = await sql<{ id: string; name: string }>`select id, name from api_credentials`.execute(db);
+        for (const row of rows.rows) await sql`update api_credentials set name_folded = ${foldForSearch(row.name)} where id = ${row.id}`.execute(db);
+        // Credentials rotated before this migration: the time of their latest rotation in the audit log.
+        await sql`update api_credentials set secret_rotated_at = (select max(e.at) from audit_events e where e.target_type = 'credential' and e.target_id = api_credentials.id and e.action = 'credential.secret_rotated')`.execute(db);
+        // Keyset paging per account in each sort order (ties broken by id), and the audit filters.
+        await db.schema.createIndex('api_credentials_account_created_idx').on('api_credentials').columns(['account_id', 'created_at', 'id']).execute();
+        // The name sort compares code points (collate "C" in PostgreSQL, SQLite's binary order).
+        if (dialect === 'postgres') {
+          await sql`create index api_credentials_account_name_idx on api_credentials (account_id, name_folded collate "C", id)`.execute(db);
+        } else {
+          await db.schema.createIndex('api_credentials_account_name_idx').on('api_credentials').columns(['account_id', 'name_folded', 'id']).execute();
+        }
+        // The last_used sort puts never-used credentials last in both directions: one expression
+        // per direction (the literals of CredentialRepository.search).
+        await sql`create index api_credentials_account_used_asc_idx on api_credentials (account_id, (coalesce(last_used_at, 9007199254740991)), id)`.execute(db);
+        await sql`create index api_credentials_account_used_desc_idx on api_credentials (account_id, (coalesce(last_used_at, -1)), id)`.execute(db);
+        await db.schema.createIndex('api_credentials_owner_created_idx').on('api_credentials').columns(['owner_user_id', 'created_at', 'id']).execute();
+        await db.schema.createIndex('audit_events_account_action_idx').on('audit_events').columns(['account_id', 'action', 'at']).execute();
+        await db.schema.createIndex('audit_events_account_target_idx').on('audit_events').columns(['account_id', 'target_id', 'at']).execute();
+        await db.schema.createIndex('audit_events_account_actor_idx').on('audit_events').columns(['account_id', 'actor_email', 'at']).execute();
+      },
+      async down(db: Kysely<unknown>) {
+        for (const index of [
+          'audit_events_account_actor_idx',
+          'audit_events_account_target_idx',
+          'audit_events_account_action_idx',
+          'api_credentials_owner_created_idx',
+          'api_credentials_account_used_desc_idx',
+          'api_credentials_account_used_asc_idx',
+          'api_credentials_account_name_idx',
+          'api_credentials_account_created_idx',
+        ]) {
+          await db.schema.dropIndex(index).ifExists().execute();
+        }
+        await db.schema.alterTable('api_credentials').dropColumn('secret_rotated_at').execute();
+        await db.schema.alterTable('api_credentials').dropColumn('name_folded').execute();
       },
     },
   };

@@ -56,6 +56,10 @@ export interface ApiCredentialsTable {
   scope_epoch: number;
   /** JSON object: scope -> the scope_epoch its latest removal made (0007). */
   scope_removals: string;
+  /** foldForSearch(name): what search and the name sort compare (0009). */
+  name_folded: string;
+  /** When the secret was last rotated (0009). */
+  secret_rotated_at: Millis | null;
 }
 
 export interface RevokedTokensTable {
