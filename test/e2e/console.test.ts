@@ -122,6 +122,9 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
     };
     const removed = await browserFetch(page, `/admin/api/credentials/${id}`, 'DELETE');
     assert.equal(removed.status, 204, removed.text);
+    // Every issue-9 route is part of the product now: a missing or broken one fails the suite
+    // instead of letting the page's fallback pass.
+    for (const [name, present] of Object.entries(result)) assert.ok(present, `admin API feature missing or broken: ${name}`);
     return result;
   }
 
