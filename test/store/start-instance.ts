@@ -14,7 +14,6 @@ const [options, masterKey]: [ConnectOptions, string] =
     : [{ dataDir: '/nonexistent', databaseUrl: args[1], databaseSchema: args[2] }, args[3] as string];
 // Loaded before the signal, as a running server would have them.
 if (options.databaseUrl) await import('pg');
-await import('node-forge');
 process.stdout.write('ready\n');
 await new Promise((resolve) => process.stdin.once('data', resolve));
 try {
