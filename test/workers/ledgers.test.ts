@@ -32,7 +32,7 @@ describe('the primary ledgers match the Redis scripts', async () => {
     const source = new RedisLeaseSource(redis);
     let run = 0;
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('lease' as const), window: fc.integer({ min: 0, max: 1 }), elapsed: fc.integer({ min: 0, max: 59_999 }), need: fc.integer({ min: 0, max: 8 }), spare: fc.integer({ min: 0, max: 5 }), debt: fc.integer({ min: 0, max: 4 }) }),
+      fc.record({ kind: fc.constant('lease' as const), window: fc.integer({ min: 0, max: 1 }), elapsed: fc.integer({ min: 0, max: 59_999 }), need: fc.integer({ min: 0, max: 8 }), spare: fc.integer({ min: 0, max: 5 }), debt: fc.integer({ min: 0, max: 4 }), instance: fc.integer({ min: 0, max: 3 }) }),
       fc.record({ kind: fc.constant('return' as const), window: fc.integer({ min: 0, max: 1 }), n: fc.integer({ min: 1, max: 6 }) }),
     );
     await fc.assert(
@@ -42,7 +42,7 @@ describe('the primary ledgers match the Redis scripts', async () => {
         const key = (w: number) => `${base}:${w}`;
         for (const o of ops) {
           if (o.kind === 'lease') {
-            const request = { key: key(o.window + 1), previousKey: key(o.window), limit, elapsed: o.elapsed, need: o.need, spare: o.spare, debt: o.debt, ttlMs: 180_000 };
+            const request = { key: key(o.window + 1), previousKey: key(o.window), instancesKey: `${base}:instances`, instance: `i${o.instance}`, limit, elapsed: o.elapsed, need: o.need, spare: o.spare, debt: o.debt, ttlMs: 180_000 };
             assert.deepEqual(ledger.lease(request), await source.lease(request), JSON.stringify(o));
           } else {
             ledger.giveBack([[key(o.window + 1), o.n]]);
