@@ -64,20 +64,32 @@ export class SessionService {
 
   async signIn(email: string, password: string, ip: string): Promise<{ sessionId: string; session: ActiveSession }> {
     const emailKey = email.trim().toLowerCase();
-    const failureKeys = this.failures.keys(emailKey, ip);
     const limited = (wait: number) => new ApiError(429, 'rate_limited', 'Too many failed sign-ins; try again later', { 'retry-after': String(wait) });
-    const wait = this.failures.retryAfter(failureKeys);
-    if (wait > 0) throw limited(wait);
-    const found = await this.store.users.getWithPasswordHash(emailKey);
-    const ok = await verifyPassword(password, found?.passwordHash ?? null);
-    const account = found && ok ? await this.store.accounts.get(found.user.accountId) : undefined;
+    // Reserved before the first await (counted as a failure here and in the shared counts, taken
+    // back on success): a concurrent burst gets no more passwords checked than the limits allow.
+    const attempt = this.failures.reserve(emailKey, ip);
+    if (typeof attempt === 'number') throw limited(attempt);
+    let found: Awaited<ReturnType<Store['users']['getWithPasswordHash']>>;
+    let ok: boolean;
+    let account: Account | undefined;
+    try {
+      // Past a shared limit already (attempts at other instances or workers): answered as limited.
+      const sharedWait = await attempt.shared;
+      if (sharedWait > 0) throw limited(sharedWait);
+      found = await this.store.users.getWithPasswordHash(emailKey);
+      ok = await verifyPassword(password, found?.passwordHash ?? null);
+      account = found && ok ? await this.store.accounts.get(found.user.accountId) : undefined;
+    } catch (err) {
+      attempt.release();
+      throw err;
+    }
     if (!found || !ok || found.user.status !== 'active' || !account) {
+      const sharedWait = await attempt.fail();
       await this.auditFailedSignIn(email, emailKey, found?.user, !found ? 'unknown_email' : !ok ? 'wrong_password' : found.user.status !== 'active' ? 'user_disabled' : 'no_account', ip);
-      // Past a shared limit already (failures at other instances): answered as limited.
-      const sharedWait = await this.failures.recordFailure(failureKeys);
       if (sharedWait > 0) throw limited(sharedWait);
       throw new InvalidCredentialsError();
     }
+    attempt.succeed();
     const sessionId = randomBytes(32).toString('base64url');
     const now = Date.now();
     const row = {

@@ -159,6 +159,8 @@ export class TokenService {
       if (wait > 0) throw new TemporarilyUnavailableError('Too many failed client authentications; try again later', wait);
       throw new InvalidClientError('Client authentication failed', usedBasic);
     }
+    // A known-good (client ID, source) pair: the per-client ceiling does not hold it back for 24 h.
+    this.o.failures.succeeded(clientId, ip);
     // The token names the secret it was issued with (claim secret_id, SPEC rule 9).
     const record: AuthenticatedClient = { ...(client as ClientRecord), usedSecretId: matched === 'previous' ? (client as ClientRecord).previousSecretId : (client as ClientRecord).secretId };
     const allowed = clientMayGetTokens({ level: record.level, scopes: record.scopes, account: record.account, owner: record.owner });

@@ -76,13 +76,16 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
         leases.giveBack(m.entries);
         break;
       case 'failure': {
-        const result = failures.record(m.keys.map((k) => ({ key: `${m.ns}\n${k.key}`, limit: k.limit })), m.now, m.windowMs);
+        const result = failures.record(m.keys.map((k) => ({ key: `${m.ns}\n${k.key}`, limit: k.limit })), m.now, m.windowMs, m.reservation);
         send(w, { ccauth: 'failure-answer', id: m.id, blocked: result.blocked, until: result.until });
         // Every worker refuses the key from now on, without asking (their check does no I/O); the
         // sender too, in case its wait for this answer timed out.
         for (const i of result.reached) broadcast({ ccauth: 'limited', ns: m.ns, key: (m.keys[i] as { key: string }).key, until: result.until[i] as number });
         break;
       }
+      case 'withdraw':
+        failures.withdraw(m.keys.map((k) => ({ key: `${m.ns}\n${k.key}`, limit: k.limit })), m.reservation);
+        break;
       case 'changed':
         broadcast({ ccauth: 'nudge' }, w);
         break;

@@ -11,7 +11,9 @@ export type WorkerMessage =
   /** Unused leases given back. */
   | { ccauth: 'give-back'; entries: [string, number][] }
   /** One failed authentication under these keys of a namespace (client auth, admin sign-in). */
-  | { ccauth: 'failure'; id: number; ns: string; keys: LimitedKey[]; now: number; windowMs: number }
+  | { ccauth: 'failure'; id: number; ns: string; keys: LimitedKey[]; now: number; windowMs: number; reservation?: string }
+  /** A reserved attempt (a failure with `reservation`) succeeded: take it back. */
+  | { ccauth: 'withdraw'; ns: string; keys: LimitedKey[]; reservation: string }
   /** A change was committed through this worker's store: nudge the other workers. */
   | { ccauth: 'changed' }
   /** The worker listens; what `serve` prints once for the whole instance. */

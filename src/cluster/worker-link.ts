@@ -63,9 +63,14 @@ export class WorkerLink implements ClusterLink {
     return {
       ready: () => this.connected(),
       timeoutMs: IPC_TIMEOUT_MS,
-      record: async (keys: readonly LimitedKey[], now: number, windowMs: number) => {
-        const answer = (await this.request({ ccauth: 'failure', id: 0, ns, keys: [...keys], now, windowMs })) as Extract<PrimaryMessage, { ccauth: 'failure-answer' }>;
+      record: async (keys: readonly LimitedKey[], now: number, windowMs: number, reservation?: string) => {
+        const message: Extract<WorkerMessage, { ccauth: 'failure' }> = { ccauth: 'failure', id: 0, ns, keys: [...keys], now, windowMs };
+        if (reservation !== undefined) message.reservation = reservation;
+        const answer = (await this.request(message)) as Extract<PrimaryMessage, { ccauth: 'failure-answer' }>;
         return { blocked: answer.blocked, until: answer.until };
+      },
+      withdraw: async (keys: readonly LimitedKey[], reservation: string) => {
+        this.send({ ccauth: 'withdraw', ns, keys: [...keys], reservation });
       },
       onLimited: (listener) => {
         let set = this.limitedListeners.get(ns);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 
@@ -15,6 +16,9 @@ const WINDOW_MS = 60_000;
 
 /** A lease is at most this share of the limit (at least 1): 0.5%. */
 const SLICE_DIVISOR = 200;
+
+/** An instance counts among those sharing a budget for this long after its last lease. */
+export const INSTANCE_MEMORY_MS = 60_000;
 
 /** The slice of an account's budget an instance leases ahead of its requests. */
 export function leaseSlice(limit: number): number {
@@ -54,6 +58,10 @@ interface AccountState {
   limit: number;
   /** Requests waiting for a lease. */
   waiters: number;
+  /** The window of the last lease answer (the shared counts above are of it); -1: none yet. */
+  syncedWindow: number;
+  /** Requests allowed from local counts since the shared count last included them. */
+  sinceSync: number;
   inflight: Promise<boolean> | undefined;
   lastUsed: number;
 }
@@ -63,10 +71,21 @@ interface AccountState {
  * was away), then grants what the requests waiting need plus a spare slice, never more than is
  * left under the limit over the sliding window (the previous window weighted by its overlap);
  * the spare shrinks as the budget runs out so that leases held elsewhere stay small.
- * KEYS: current window, previous window. ARGV: limit, ms into the window, need, spare, debt, ttl.
- * Returns { granted, current count, previous count, left after the grant }.
+ * It also notes the asking instance in a sorted set of the instances that leased (any account) in
+ * the last INSTANCE_MEMORY_MS, by Redis's own clock, and answers how many there are: while Redis
+ * is unavailable each takes at most its share of what is left.
+ * KEYS: current window, previous window, the instances. ARGV: limit, ms into the window, need,
+ * spare, debt, ttl, instance id.
+ * Returns { granted, current count, previous count, left after the grant, instances }.
  */
 const LEASE_SCRIPT = `
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[3], nowMs, ARGV[7])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', nowMs - ${INSTANCE_MEMORY_MS})
+redis.call('PEXPIRE', KEYS[3], ${INSTANCE_MEMORY_MS})
+local instances = redis.call('ZCARD', KEYS[3])
 local limit = tonumber(ARGV[1])
 local elapsed = tonumber(ARGV[2])
 local need = tonumber(ARGV[3])
@@ -88,7 +107,7 @@ if grant > 0 then
   cur = redis.call('INCRBY', KEYS[1], grant)
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
 end
-return { grant, cur, prev, avail - grant }
+return { grant, cur, prev, avail - grant, instances }
 `;
 
 /** Gives unused leases back: KEYS the window counts, ARGV the amounts. A count never goes below 0 or is created. */
@@ -110,6 +129,9 @@ export interface LeaseRequest {
   /** The count of the current window and of the previous one. */
   key: string;
   previousKey: string;
+  /** The sorted set of the instances sharing the budgets, and the asking instance's id. */
+  instancesKey: string;
+  instance: string;
   limit: number;
   /** Ms into the current window. */
   elapsed: number;
@@ -120,8 +142,8 @@ export interface LeaseRequest {
   ttlMs: number;
 }
 
-/** [granted, current count, previous count, left after the grant], as LEASE_SCRIPT returns it. */
-export type LeaseGrant = [number, number, number, number];
+/** [granted, current count, previous count, left after the grant, instances], as LEASE_SCRIPT returns it. */
+export type LeaseGrant = [number, number, number, number, number];
 
 /**
  * Where the shared budget of the accounts lives: Redis (across instances) or the primary process
@@ -152,9 +174,9 @@ export class RedisLeaseSource implements LeaseSource {
 
   async lease(r: LeaseRequest): Promise<LeaseGrant> {
     const command = (this.redis as unknown as { ccauthLease: LeaseCommand }).ccauthLease;
-    const result = await command.call(this.redis, 2, r.key, r.previousKey, r.limit, r.elapsed, r.need, r.spare, r.debt, r.ttlMs);
-    const [granted = 0, current = 0, previous = 0, left = 0] = result.map(Number);
-    return [granted, current, previous, left];
+    const result = await command.call(this.redis, 3, r.key, r.previousKey, r.instancesKey, r.limit, r.elapsed, r.need, r.spare, r.debt, r.ttlMs, r.instance);
+    const [granted = 0, current = 0, previous = 0, left = 0, instances = 1] = result.map(Number);
+    return [granted, current, previous, left, instances];
   }
 
   async giveBack(entries: [string, number][]): Promise<void> {
@@ -170,12 +192,23 @@ export class RedisLeaseSource implements LeaseSource {
  */
 export class LeaseLedger {
   private readonly counts: LRUCache<string, { n: number }>;
+  /** instancesKey -> instance -> when it last leased. */
+  private readonly instances = new Map<string, Map<string, number>>();
 
   constructor(maxKeys = 200_000) {
     this.counts = new LRUCache<string, { n: number }>({ max: maxKeys, ttlAutopurge: false });
   }
 
-  lease(r: LeaseRequest): LeaseGrant {
+  lease(r: LeaseRequest, now = Date.now()): LeaseGrant {
+    let seen = this.instances.get(r.instancesKey);
+    if (!seen) this.instances.set(r.instancesKey, (seen = new Map()));
+    seen.delete(r.instance);
+    seen.set(r.instance, now);
+    // Oldest first (re-inserted on each lease): drop those not seen within the memory.
+    for (const [id, at] of seen) {
+      if (at > now - INSTANCE_MEMORY_MS) break;
+      seen.delete(id);
+    }
     let cur = this.counts.get(r.key)?.n ?? 0;
     if (r.debt > 0) {
       cur += r.debt;
@@ -190,7 +223,7 @@ export class LeaseLedger {
       cur += grant;
       this.counts.set(r.key, { n: cur }, { ttl: r.ttlMs });
     }
-    return [grant, cur, prev, avail - grant];
+    return [grant, cur, prev, avail - grant, seen.size];
   }
 
   giveBack(entries: [string, number][]): void {
@@ -233,6 +266,10 @@ export class AccountRateLimiter {
   private readonly degradedMs: number;
   private readonly idleReturnMs: number;
   private readonly recheckMs: number;
+  /** This limiter's id among the instances sharing the budgets. */
+  private readonly instanceId = randomBytes(9).toString('base64url');
+  /** How many instances (or worker processes) leased in the last minute, as the source last said (1: unknown). */
+  private instances = 1;
 
   /** The shared budget (Redis, or the primary process of several workers); none: local counts only. */
   private readonly source: LeaseSource | undefined;
@@ -324,10 +361,24 @@ export class AccountRateLimiter {
     const debt = s.debt;
     s.debt = 0;
     const key = this.key(s.id, windowStart);
+    let done = false;
     const answered = source
-      .lease({ key, previousKey: this.key(s.id, windowStart - WINDOW_MS), limit, elapsed: now - windowStart, need: s.waiters, spare: leaseSlice(limit), debt, ttlMs: 3 * WINDOW_MS })
+      .lease({
+        key,
+        previousKey: this.key(s.id, windowStart - WINDOW_MS),
+        instancesKey: `${this.keyPrefix}:instances`,
+        instance: this.instanceId,
+        limit,
+        elapsed: now - windowStart,
+        need: s.waiters,
+        spare: leaseSlice(limit),
+        debt,
+        ttlMs: 3 * WINDOW_MS,
+      })
       .then(
-        ([granted, current, previous, left]) => {
+        ([granted, current, previous, left, instances]) => {
+          done = true;
+          this.instances = Math.max(1, instances);
           if (s.windowStart !== windowStart || this.accounts.peek(s.id) !== s) {
             // The window ended (or the account was evicted) meanwhile: give it back.
             if (granted > 0) this.returns.set(key, (this.returns.get(key) ?? 0) + granted);
@@ -339,10 +390,13 @@ export class AccountRateLimiter {
           s.sharedPrevious = previous;
           s.left = left;
           s.limit = limit;
+          s.syncedWindow = windowStart;
+          s.sinceSync = Math.max(0, s.sinceSync - debt);
           s.exhaustedUntil = left < 1 ? now + this.recheckMs : 0;
           return true;
         },
         (err: unknown) => {
+          done = true;
           if (s.windowStart === windowStart) s.debt += debt;
           this.degrade(now, err);
           return false;
@@ -350,9 +404,15 @@ export class AccountRateLimiter {
       );
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => {
+      // The answer may be waiting in the socket while this process was busy (its own event-loop
+      // lag fired the timer late): I/O is read before setImmediate runs, so only an answer that
+      // really did not come in time degrades.
       timer = setTimeout(() => {
-        this.degrade(now, new Error(`Redis did not answer a rate-limit lease within ${this.leaseTimeoutMs} ms`));
-        resolve(false);
+        setImmediate(() => {
+          if (done) return;
+          this.degrade(now, new Error(`Redis did not answer a rate-limit lease within ${this.leaseTimeoutMs} ms`));
+          resolve(false);
+        });
       }, this.leaseTimeoutMs);
     });
     const settled: Promise<boolean> = Promise.race([answered, timedOut]).finally(() => {
@@ -399,15 +459,34 @@ export class AccountRateLimiter {
     };
   }
 
-  /** Decided from this instance's counts alone (no Redis, or Redis unavailable). */
+  /**
+   * Decided from this instance's counts alone: without a shared budget, its own sliding count
+   * against the limit; with one that is unavailable, its share of it: of what the shared count
+   * left free at this window's last lease, 1/n (n: the instances that leased in the last minute,
+   * as last heard), less what it allowed since; without a lease answer in this window, its own
+   * sliding count against limit / n. So the instances together stay within what was free.
+   */
   private local(s: AccountState, limit: number, now: number): RateDecision {
     const used = s.previous * this.weight(s, now) + s.current;
     const resetSeconds = this.resetSeconds(s, now);
-    if (used + 1 > limit) {
+    let refused = used + 1 > limit;
+    if (this.source && !refused) {
+      const n = Math.max(1, this.instances);
+      if (s.syncedWindow === s.windowStart) {
+        const free = limit - s.sharedPrevious * this.weight(s, now) - s.sharedCurrent;
+        refused = s.sinceSync + 1 > Math.floor(free / n);
+      } else {
+        refused = used + 1 > limit / n;
+      }
+    }
+    if (refused) {
       return { allowed: false, limit, remaining: 0, resetSeconds, retryAfterSeconds: retryAfter(s.current, s.previous, limit, now - s.windowStart) };
     }
     s.current++;
-    if (this.source) s.debt++;
+    if (this.source) {
+      s.debt++;
+      s.sinceSync++;
+    }
     return { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - used - 1)), resetSeconds, retryAfterSeconds: 0 };
   }
 
@@ -436,6 +515,8 @@ export class AccountRateLimiter {
         limit: 0,
         debt: 0,
         waiters: 0,
+        syncedWindow: -1,
+        sinceSync: 0,
         inflight: undefined,
         lastUsed: now,
       };
@@ -448,6 +529,7 @@ export class AccountRateLimiter {
       s.current = 0;
       s.sharedCurrent = 0;
       s.debt = 0;
+      s.sinceSync = 0;
       s.exhaustedUntil = 0;
       s.windowStart = start;
     }
