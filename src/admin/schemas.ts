@@ -341,7 +341,8 @@ export type OperationId = keyof typeof REQUESTS;
  * a schema failure on that field answers this instead of the generic "Invalid request body field".
  */
 export const FIELD_ERRORS = new Map<z.ZodType, Record<string, { message: string; code?: string }>>([
-  [CreateCredentialBody, { scopes: { message: 'scopes must be an array of scope values', code: 'invalid_scope' }, level: { message: 'level must be "user" (account-level credentials are deprecated)' } }],
+  // The domain's wording: creation (auth/credentials.ts parseScopeList) and editing (CredentialAdmin) differ.
+  [CreateCredentialBody, { scopes: { message: 'scopes must be a list of scope values' }, level: { message: 'level must be "user" (account-level credentials are deprecated)' } }],
   [UpdateCredentialBody, { scopes: { message: 'scopes must be an array of scope values', code: 'invalid_scope' } }],
   [RotateSecretBody, { graceSeconds: { message: `graceSeconds must be a whole number from 0 to ${MAX_GRACE_SECONDS}` } }],
 ]);
