@@ -8,25 +8,10 @@ import type { CredentialIssuer } from '../auth/credentials.js';
 import { type SecretHasher, generateClientSecret } from '../auth/secrets.js';
 import type { CredentialKey, CredentialSort } from '../store/credentials.js';
 import type { Store } from '../store/store.js';
+import { type CreatedCredential, type CredentialView, MAX_GRACE_SECONDS, type RotatedCredential } from './schemas.js';
 
-/** A credential as the portal and its API show it: never the secret. */
-export interface CredentialView {
-  id: string;
-  name: string;
-  clientId: string;
-  scopes: string[];
-  level: 'user' | 'account';
-  deprecated: boolean;
-  owner: { id: string; email: string; name: string } | null;
-  createdAt: string;
-  updatedAt: string;
-  lastUsedAt: string | null;
-  secretRotatedAt: string | null;
-  previousSecretExpiresAt: string | null;
-  canEdit: boolean;
-  canDelete: boolean;
-  canRotate: boolean;
-}
+/** A credential as the portal and its API show it (never the secret): the type of its schema. */
+export type { CredentialView } from './schemas.js';
 
 export interface ListFilter {
   owner?: 'me' | 'all';
@@ -43,8 +28,6 @@ export interface CredentialQuery extends ListFilter {
   limit?: number;
   after?: CredentialKey;
 }
-
-const MAX_GRACE_SECONDS = 86400;
 
 /**
  * The API Credentials area's operations. Each checks the rules of SPEC 2 with the pure functions
@@ -86,7 +69,7 @@ export class CredentialAdmin {
     return (await this.views(actor, [await this.visible(actor, id)]))[0] as CredentialView;
   }
 
-  async create(actor: User, body: { name: unknown; scopes: unknown }): Promise<CredentialView & { clientSecret: string }> {
+  async create(actor: User, body: { name: unknown; scopes: unknown }): Promise<CreatedCredential> {
     const input = { name: body.name, scopes: scopesFromString(body.scopes) };
     const { credential, clientSecret } = await this.issuer.createUserLevel(actor, input, { id: actor.id, email: actor.email });
     this.onChanged(credential.clientId);
@@ -127,7 +110,7 @@ export class CredentialAdmin {
     return this.get(actor, id);
   }
 
-  async rotateSecret(actor: User, id: string, graceSeconds: number): Promise<CredentialView & { clientSecret: string; previousSecretValidUntil?: string }> {
+  async rotateSecret(actor: User, id: string, graceSeconds: number): Promise<RotatedCredential> {
     const current = await this.visible(actor, id);
     if (!canRotate(actor, current)) throw new ForbiddenError('Only the owner can rotate the secret of a user-level credential (admins rotate account-level ones)');
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from '../domain/errors.js';
 import { isKnownScope, splitScopeList } from '../domain/scopes.js';
 import { CREDENTIAL_SORTS } from '../store/credentials.js';
+import { EVENT_TYPES } from '../usage/model.js';
 
 /**
  * The query parameters of the console's lists (SPEC Console additions), one schema each: it
@@ -128,6 +129,8 @@ const EXPECTED: Record<string, string> = {
   to: 'an ISO 8601 time or epoch milliseconds',
   before: 'an ISO 8601 time or epoch milliseconds',
   format: 'json or csv',
+  bucket: 'hour or day',
+  type: EVENT_TYPES.join(', '),
 };
 
 /** Parses a list's query string; a 400 invalid_request that names the first bad or unknown parameter. */

@@ -1,6 +1,5 @@
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { apiCredentialsAccess, canReadAudit } from '../domain/access.js';
 import { ApiError, CcauthError, ForbiddenError, ValidationError } from '../domain/errors.js';
 import type { User } from '../domain/model.js';
@@ -10,7 +9,9 @@ import type { Store } from '../store/store.js';
 import type { CredentialAdmin } from './credentials.js';
 import type { CursorCodec } from './cursor.js';
 import { toCsv, wantsCsv } from './csv.js';
-import { CSV_LIMIT_MAX, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, auditListQuery, credentialListQuery, parseListQuery } from './list-query.js';
+import { CSV_LIMIT_MAX, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX } from './list-query.js';
+import { operation, parseRequest } from './request.js';
+import type { AuditList, CredentialList, ScopeList, SessionView } from './schemas.js';
 import type { ActiveSession, SessionService } from './sessions.js';
 import { usageRoutes } from './usage-routes.js';
 
@@ -31,27 +32,7 @@ declare module 'fastify' {
   }
 }
 
-// An email with a control character is no email (and a NUL cannot reach PostgreSQL): 400, never a 500.
-// eslint-disable-next-line no-control-regex
-const signInBody = z.object({ email: z.string().max(320).regex(/^[^\u0000-\u001f\u007f]*$/), password: z.string().max(1000) }).strict();
-const createBody = z
-  .object({ name: z.unknown(), scopes: z.unknown(), level: z.unknown().optional() })
-  .strict();
-const updateBody = z.object({ name: z.unknown().optional(), scopes: z.unknown().optional() }).strict();
-const rotateBody = z.object({ graceSeconds: z.unknown().optional() }).strict();
-const endGraceBody = z.object({}).strict();
-const idParams = z.object({ id: z.string().min(1).max(100) });
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const result = schema.safeParse(value ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue?.path.join('.') || '';
-  if (issue?.code === 'unrecognized_keys') throw new ValidationError(`Unknown field in the ${what}: ${(issue as { keys: string[] }).keys.join(', ')}`);
-  throw new ValidationError(`Invalid ${what}${field ? ` field ${field}` : ''}: ${issue?.message ?? 'invalid'}`);
-}
-
-function sessionView(session: ActiveSession) {
+function sessionView(session: ActiveSession): SessionView {
   const { user, account } = session;
   return {
     user: { id: user.id, email: user.email, name: user.name, license: user.license, accountId: user.accountId },
@@ -127,32 +108,32 @@ export async function adminRoutes(app: FastifyInstance, o: AdminRoutesOptions): 
     }
   };
   const actor = (request: FastifyRequest): User => (request.adminSession as ActiveSession).user;
-  await usageRoutes(app, { store: o.store, credentials: o.credentials, requireArea, actor });
+  await usageRoutes(app, { store: o.store, credentials: o.credentials, requireArea, actor, cursors: o.cursors });
 
-  app.post('/session', async (request, reply) => {
-    const body = parse(signInBody, request.body, 'sign-in body');
+  app.post('/session', operation('signIn'), async (request, reply) => {
+    const { body } = parseRequest(request, 'signIn');
     const { sessionId, session } = await o.sessions.signIn(body.email, body.password, request.ip);
     setCookie(reply, sessionId, Math.floor((session.expiresAt - Date.now()) / 1000));
     return sessionView(session);
   });
 
-  app.delete('/session', { preHandler: requireSession }, async (request, reply) => {
+  app.delete('/session', { ...operation('signOut'), preHandler: requireSession }, async (request, reply) => {
     await o.sessions.signOut(request.adminSession as ActiveSession);
     reply.clearCookie(SESSION_COOKIE, { path: '/admin' });
     return reply.code(204).send();
   });
 
-  app.get('/me', { preHandler: requireSession }, async (request) => sessionView(request.adminSession as ActiveSession));
+  app.get('/me', { ...operation('getSession'), preHandler: requireSession }, async (request) => sessionView(request.adminSession as ActiveSession));
 
-  app.get('/scopes', { preHandler: requireArea }, async (request) => ({
+  app.get('/scopes', { ...operation('listGrantableScopes'), preHandler: requireArea }, async (request): Promise<ScopeList> => ({
     items: grantableScopes(actor(request).license).map((value) => {
       const def = scopeDefinition(value);
-      return { value, description: def?.description ?? value, apis: def?.apis ?? [] };
+      return { value, description: def?.description ?? value, apis: [...(def?.apis ?? [])] };
     }),
   }));
 
-  app.get('/credentials', { preHandler: requireArea }, async (request) => {
-    const { cursor, limit, ...filters } = parseListQuery(credentialListQuery, request.query);
+  app.get('/credentials', { ...operation('listCredentials'), preHandler: requireArea }, async (request): Promise<CredentialList> => {
+    const { cursor, limit, ...filters } = parseRequest(request, 'listCredentials').query;
     const user = actor(request);
     // A cursor is bound to the user and every filter and the sort (not the page size).
     const bound = { user: user.id, ...filters };
@@ -170,59 +151,52 @@ export async function adminRoutes(app: FastifyInstance, o: AdminRoutesOptions): 
     return { items: page.items, nextCursor: page.next ? o.cursors.encode('credentials', bound, page.next) : null };
   });
 
-  app.post('/credentials', { preHandler: requireArea }, async (request, reply) => {
-    const body = parse(createBody, request.body, 'request body');
-    if (body.level !== undefined && body.level !== 'user') {
-      if (body.level === 'account') {
-        throw new ValidationError('Account-level API credentials are deprecated and can no longer be created; create a user-level credential instead', 'account_level_deprecated');
-      }
-      throw new ValidationError('level must be "user" (account-level credentials are deprecated)');
+  app.post('/credentials', { ...operation('createCredential'), preHandler: requireArea }, async (request, reply) => {
+    const { body } = parseRequest(request, 'createCredential');
+    // The schema accepts both levels (the document lists them); creating an account-level one is refused here.
+    if (body.level === 'account') {
+      throw new ValidationError('Account-level API credentials are deprecated and can no longer be created; create a user-level credential instead', 'account_level_deprecated');
     }
     const created = await o.credentials.create(actor(request), { name: body.name, scopes: body.scopes });
     return reply.code(201).header('location', `/admin/api/credentials/${created.id}`).send(created);
   });
 
-  app.get('/credentials/:id', { preHandler: requireArea }, async (request) => {
-    const { id } = parse(idParams, request.params, 'path');
+  app.get('/credentials/:id', { ...operation('getCredential'), preHandler: requireArea }, async (request) => {
+    const { id } = parseRequest(request, 'getCredential').params;
     return o.credentials.get(actor(request), id);
   });
 
-  app.get('/credentials/:id/evaluate', { preHandler: requireArea }, async (request) => {
-    const { id } = parse(idParams, request.params, 'path');
+  app.get('/credentials/:id/evaluate', { ...operation('evaluateCredential'), preHandler: requireArea }, async (request) => {
+    const { id } = parseRequest(request, 'evaluateCredential').params;
     return o.credentials.evaluate(actor(request), id);
   });
 
-  app.post('/credentials/:id/secret/end-grace', { preHandler: requireArea }, async (request) => {
-    const { id } = parse(idParams, request.params, 'path');
+  app.post('/credentials/:id/secret/end-grace', { ...operation('endCredentialGrace'), preHandler: requireArea }, async (request) => {
     // No body is needed; an empty JSON object is accepted, anything else is refused.
-    parse(endGraceBody, request.body ?? {}, 'request body');
+    const { id } = parseRequest(request, 'endCredentialGrace').params;
     return o.credentials.endGrace(actor(request), id);
   });
 
-  app.patch('/credentials/:id', { preHandler: requireArea }, async (request) => {
-    const { id } = parse(idParams, request.params, 'path');
-    const body = parse(updateBody, request.body, 'request body');
-    return o.credentials.update(actor(request), id, body);
+  app.patch('/credentials/:id', { ...operation('updateCredential'), preHandler: requireArea }, async (request) => {
+    const { params, body } = parseRequest(request, 'updateCredential');
+    return o.credentials.update(actor(request), params.id, body);
   });
 
-  app.delete('/credentials/:id', { preHandler: requireArea }, async (request, reply) => {
-    const { id } = parse(idParams, request.params, 'path');
+  app.delete('/credentials/:id', { ...operation('deleteCredential'), preHandler: requireArea }, async (request, reply) => {
+    const { id } = parseRequest(request, 'deleteCredential').params;
     await o.credentials.delete(actor(request), id);
     return reply.code(204).send();
   });
 
-  app.post('/credentials/:id/secret', { preHandler: requireArea }, async (request) => {
-    const { id } = parse(idParams, request.params, 'path');
-    const body = parse(rotateBody, request.body ?? {}, 'request body');
-    const grace = body.graceSeconds ?? 0;
-    if (typeof grace !== 'number') throw new ValidationError('graceSeconds must be a whole number from 0 to 86400');
-    return o.credentials.rotateSecret(actor(request), id, grace);
+  app.post('/credentials/:id/secret', { ...operation('rotateCredentialSecret'), preHandler: requireArea }, async (request) => {
+    const { params, body } = parseRequest(request, 'rotateCredentialSecret');
+    return o.credentials.rotateSecret(actor(request), params.id, body.graceSeconds ?? 0);
   });
 
-  app.get('/audit', { preHandler: requireArea }, async (request, reply) => {
+  app.get('/audit', { ...operation('listAuditEvents'), preHandler: requireArea }, async (request, reply) => {
     const user = actor(request);
     if (!canReadAudit(user)) throw new ForbiddenError('Only admins can read the audit log');
-    const { cursor, limit, format, ...filters } = parseListQuery(auditListQuery, request.query);
+    const { cursor, limit, format, ...filters } = parseRequest(request, 'listAuditEvents').query;
     const csv = wantsCsv(format, request.headers.accept);
     if (!csv && limit !== undefined && limit > LIST_LIMIT_MAX) throw new ValidationError(`Invalid query parameter limit: expected a whole number from 1 to ${LIST_LIMIT_MAX}`);
     if (filters.from !== undefined && filters.to !== undefined && filters.from > filters.to) throw new ValidationError('Invalid query parameter to: it is before from');
@@ -255,7 +229,8 @@ export async function adminRoutes(app: FastifyInstance, o: AdminRoutesOptions): 
     }
     const last = items[items.length - 1];
     // nextBefore: the paging of the first console (before=), kept for its clients.
-    return { items, nextCursor, ...(nextCursor && last ? { nextBefore: last.at } : {}) };
+    const answer: AuditList = { items, nextCursor, ...(nextCursor && last ? { nextBefore: last.at } : {}) };
+    return answer;
   });
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
 import { CcauthError } from '../domain/errors.js';
-import { ALL_SCOPES, isKnownScope } from '../domain/scopes.js';
+import { ALL_SCOPES, isKnownScope, splitScopeList } from '../domain/scopes.js';
 
 /**
  * Exit codes of every command:
@@ -102,20 +102,29 @@ export function optionalNameArg(value: string | undefined, flag = '--name'): str
   return value === undefined ? undefined : nameArg(value, flag);
 }
 
-/** The one scope separator rule of every command: commas or spaces (or both), as the user likes. */
+/**
+ * The one scope separator rule of every command, the domain's (SCOPE_LIST_FORMS: spaces or
+ * commas, or both), worded for the flags.
+ */
 export const SCOPE_FORMS = 'scopes are comma- or space-separated, e.g. --scopes users:read,stats or --scopes "users:read stats"';
 
 /**
- * A list of scopes from the catalogue, comma- or space-separated (both accepted everywhere:
- * `--scopes a,b`, `--scopes "a b"`, `--scopes "a, b"`). Duplicates are folded. Anything else (an
- * unknown value, another separator) is one error that names the accepted forms.
+ * A list of scopes from the catalogue, split by the domain's rule (splitScopeList, the admin API's
+ * and the list filters' too: `--scopes a,b`, `--scopes "a b"`, `--scopes "a, b"`). Duplicates are
+ * folded. Anything else (an unknown value, another separator) is one error that names the flag
+ * and the accepted forms.
  */
 export function scopesArg(value: string, flag = '--scopes'): string[] {
-  const scopes = [...new Set(value.split(/[\s,]+/).filter((s) => s !== ''))];
-  if (scopes.length === 0) throw new CliError(`${flag} needs at least one scope: ${SCOPE_FORMS}`);
-  const unknown = scopes.find((s) => !isKnownScope(s));
+  const parsed = splitScopeList(value);
+  if (!parsed.ok) {
+    // The domain refused the form; name the first item it does not take as a scope value.
+    const bad = value.split(/[\s,]+/).find((item) => item !== '' && !splitScopeList(item).ok);
+    if (bad === undefined) throw new CliError(`${flag} needs at least one scope: ${SCOPE_FORMS}`);
+    throw new CliError(`Unknown scope: ${bad} in ${flag} (${SCOPE_FORMS}; known scopes: ${ALL_SCOPES.join(', ')})`);
+  }
+  const unknown = parsed.scopes.find((s) => !isKnownScope(s));
   if (unknown !== undefined) throw new CliError(`Unknown scope: ${unknown} in ${flag} (${SCOPE_FORMS}; known scopes: ${ALL_SCOPES.join(', ')})`);
-  return scopes;
+  return parsed.scopes;
 }
 
 /** One scope (a filter): a value of the catalogue. */
