@@ -334,6 +334,8 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
       const says = (r: string[] | undefined) => (r ? `${r[0]}: Tokens issued ${r[1]} · API calls ${r[2]}` : 'no such row');
       const highlight = frame.locator('.chart-highlight');
       // Keyboard: End, Left, Home move uPlot's cursor; the live readout says that bucket's figures, as the table does.
+      // The pointer rests outside the chart (else Chromium's mouse events after a scroll move uPlot's cursor to it).
+      await page.mouse.move(0, 0);
       await frame.focus();
       await page.keyboard.press('End');
       await readout.getByText(says(tableRows.at(-1)), { exact: true }).waitFor();
@@ -342,7 +344,7 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
       await page.keyboard.press('ArrowLeft');
       await readout.getByText(says(tableRows.at(-2)), { exact: true }).waitFor();
       const leftBox = await highlight.boundingBox();
-      assert.ok(endBox && leftBox && leftBox.x < endBox.x, 'ArrowLeft moves the cursor left');
+      assert.ok(endBox && leftBox && leftBox.x < endBox.x, `ArrowLeft moves the cursor left: ${JSON.stringify({ endBox, leftBox })}`);
       await page.keyboard.press('Home');
       await readout.getByText(says(tableRows[0]), { exact: true }).waitFor();
       await page.keyboard.press('Escape');
