@@ -333,18 +333,26 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
       const readout = chart.locator('.chart-readout');
       const says = (r: string[] | undefined) => (r ? `${r[0]}: Tokens issued ${r[1]} · API calls ${r[2]}` : 'no such row');
       const highlight = frame.locator('.chart-highlight');
+      /** The highlight's left edge once it satisfies `ok` (Chromium may apply the new position at its next frame). */
+      const highlightAt = async (ok: (x: number) => boolean, what: string): Promise<number> => {
+        const deadline = Date.now() + 5_000;
+        for (;;) {
+          const x = (await highlight.boundingBox())?.x ?? Number.NaN;
+          if (ok(x)) return x;
+          assert.ok(Date.now() < deadline, `${what}: the highlight is at ${x}`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      };
       // Keyboard: End, Left, Home move uPlot's cursor; the live readout says that bucket's figures, as the table does.
       // The pointer rests outside the chart (else Chromium's mouse events after a scroll move uPlot's cursor to it).
       await page.mouse.move(0, 0);
       await frame.focus();
       await page.keyboard.press('End');
       await readout.getByText(says(tableRows.at(-1)), { exact: true }).waitFor();
-      const endBox = await highlight.boundingBox();
-      assert.ok(endBox && plotBox && endBox.x > plotBox.x + plotBox.width / 2, `the last bucket is highlighted at the right: ${JSON.stringify(endBox)}`);
+      const endX = await highlightAt((x) => x > plotBox.x + plotBox.width / 2, 'End highlights the last bucket, at the right');
       await page.keyboard.press('ArrowLeft');
       await readout.getByText(says(tableRows.at(-2)), { exact: true }).waitFor();
-      const leftBox = await highlight.boundingBox();
-      assert.ok(endBox && leftBox && leftBox.x < endBox.x, `ArrowLeft moves the cursor left: ${JSON.stringify({ endBox, leftBox })}`);
+      await highlightAt((x) => x < endX, 'ArrowLeft moves the highlight left');
       await page.keyboard.press('Home');
       await readout.getByText(says(tableRows[0]), { exact: true }).waitFor();
       await page.keyboard.press('Escape');
