@@ -20,7 +20,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import type { Account } from '../../src/domain/model.js';
 import { type TestRegion, createCredential, startRegion, tokenRequest } from '../support/region.js';
-import { type Person, assertNoHorizontalScroll, launch, newContext, person, shot, signIn, skip } from './harness.js';
+import { type Person, SHOTS, assertNoHorizontalScroll, launch, newContext, person, shot, signIn, skip } from './harness.js';
 
 const run = promisify(execFile);
 
@@ -240,6 +240,11 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
 
   it('admin: the credential page: connect facts with a placeholder, API reference link, evaluate, usage charts, events', async () => {
     const page = adminPage;
+    // uPlot under the portal's CSP (no inline scripts; its inline styles are allowed): nothing refused.
+    const cspViolations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
     // Traffic for the charts: two tokens, three API calls, one failed authentication.
     const a = await token(first.clientId, first.clientSecret, 'agents-availability:read');
     assert.equal(a.status, 200);
@@ -311,13 +316,56 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
       // At least this test's traffic (the first test's test token and snippet run count too).
       const summary = /: (\d+) tokens issued, (\d+) api calls in 2[45] buckets/.exec(String(await frame.getAttribute('aria-label')));
       assert.ok(summary && Number(summary[1]) >= 2 && Number(summary[2]) >= 3, String(await frame.getAttribute('aria-label')));
+      // Drawn by uPlot on a canvas that fits its frame (the canvas itself is hidden from assistive technology).
+      const plot = frame.locator('.uplot');
+      await plot.locator('canvas').waitFor();
+      assert.equal(await plot.getAttribute('aria-hidden'), 'true');
+      const frameBox = await frame.boundingBox();
+      const plotBox = await plot.boundingBox();
+      assert.ok(frameBox && plotBox && plotBox.width > 200 && plotBox.x >= frameBox.x && plotBox.x + plotBox.width <= frameBox.x + frameBox.width, `plot ${JSON.stringify(plotBox)} in frame ${JSON.stringify(frameBox)}`);
+      // The text alternative: one row a bucket, and its columns add up to the summary.
+      await chart.getByText('Show as table').click();
+      // A row's innerText is its cells separated by tabs: time, tokens issued, API calls.
+      const tableRows = (await chart.getByRole('table').locator('tbody tr').allInnerTexts()).map((text) => text.split('\t').map((cell) => cell.trim()));
+      assert.ok(tableRows.length >= 24, `${tableRows.length} rows`);
+      assert.equal(tableRows.reduce((sum, r) => sum + Number(r[1]), 0), Number(summary[1]), 'tokens in the table = summary');
+      assert.equal(tableRows.reduce((sum, r) => sum + Number(r[2]), 0), Number(summary[2]), 'calls in the table = summary');
+      const readout = chart.locator('.chart-readout');
+      const says = (r: string[] | undefined) => (r ? `${r[0]}: Tokens issued ${r[1]} · API calls ${r[2]}` : 'no such row');
+      const highlight = frame.locator('.chart-highlight');
+      /** The highlight's left edge once it satisfies `ok` (Chromium may apply the new position at its next frame). */
+      const highlightAt = async (ok: (x: number) => boolean, what: string): Promise<number> => {
+        const deadline = Date.now() + 5_000;
+        for (;;) {
+          const x = (await highlight.boundingBox())?.x ?? Number.NaN;
+          if (ok(x)) return x;
+          assert.ok(Date.now() < deadline, `${what}: the highlight is at ${x}`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      };
+      // Keyboard: End, Left, Home move uPlot's cursor; the live readout says that bucket's figures, as the table does.
+      // The pointer rests outside the chart (else Chromium's mouse events after a scroll move uPlot's cursor to it).
+      await page.mouse.move(0, 0);
       await frame.focus();
       await page.keyboard.press('End');
-      await chart.locator('.chart-readout').getByText(/Tokens issued \d+ · API calls \d+/).waitFor();
+      await readout.getByText(says(tableRows.at(-1)), { exact: true }).waitFor();
+      const endX = await highlightAt((x) => x > plotBox.x + plotBox.width / 2, 'End highlights the last bucket, at the right');
       await page.keyboard.press('ArrowLeft');
-      await chart.locator('.chart-readout').getByText(/Tokens issued \d+ · API calls \d+/).waitFor();
-      await chart.getByText('Show as table').click();
-      assert.ok((await chart.getByRole('table').getByRole('row').count()) >= 25);
+      await readout.getByText(says(tableRows.at(-2)), { exact: true }).waitFor();
+      await highlightAt((x) => x < endX, 'ArrowLeft moves the highlight left');
+      await page.keyboard.press('Home');
+      await readout.getByText(says(tableRows[0]), { exact: true }).waitFor();
+      await page.keyboard.press('Escape');
+      await readout.getByText('Point at a bar or use the arrow keys for the numbers.').waitFor();
+      assert.equal(await highlight.isVisible(), false);
+      // Pointing at the last bucket reads it too.
+      const over = frame.locator('.u-over');
+      const overBox = await over.boundingBox();
+      assert.ok(overBox);
+      await page.mouse.move(overBox.x + overBox.width - 2, overBox.y + overBox.height / 2);
+      await readout.getByText(says(tableRows.at(-1)), { exact: true }).waitFor();
+      await page.mouse.move(0, 0);
+      assert.deepEqual(cspViolations, [], 'the charts run under the portal CSP');
       await page.getByRole('figure', { name: 'Failures per hour' }).locator('.chart-legend').getByText(/Failed authentications\s*1/).waitFor();
       await page.getByRole('radio', { name: 'Last 30 days' }).check();
       const daily = page.getByRole('figure', { name: 'Tokens and API calls per day' });
@@ -552,6 +600,22 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
         await page.waitForLoadState('networkidle');
         await assertNoHorizontalScroll(page, `${hash} at ${width}`);
       }
+    }
+    if (features.usage) {
+      // The charts follow their container: drawn at 1366 px, then the window narrows to 390 px.
+      await page.setViewportSize({ width: 1366, height: 900 });
+      await page.goto(`${t.baseUrl}/admin/#/credentials/${first.id}`);
+      const plot = page.getByRole('figure', { name: 'Tokens and API calls per hour' }).locator('.uplot');
+      await plot.locator('canvas').waitFor();
+      const wide = (await plot.boundingBox())?.width ?? 0;
+      assert.ok(wide > 390, `drawn wide at 1366: ${wide}`);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForFunction(() => {
+        const el = document.querySelector('.chart-frame .uplot') as unknown as { getBoundingClientRect(): { right: number } } | null;
+        return el !== null && el.getBoundingClientRect().right <= 390;
+      });
+      await assertNoHorizontalScroll(page, 'credential page narrowed to 390');
+      await page.locator('section[aria-labelledby="usage-title"]').screenshot({ path: join(SHOTS, 'mobile-charts.png') });
     }
   });
 

@@ -1,9 +1,11 @@
-import { type KeyboardEvent, useId, useState } from 'react';
+import { type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
 
 export interface Series {
   key: string;
   label: string;
-  /** A CSS class that colours the series (fill). */
+  /** The series' colour (the legend swatch's CSS class and the bars on the canvas). */
   tone: 'primary' | 'teal' | 'danger' | 'warning' | 'muted';
 }
 
@@ -23,9 +25,27 @@ interface BarChartProps {
   formatFull(at: string): string;
 }
 
-const WIDTH = 640;
+/** The canvas cannot read CSS classes: the same colours as .tone-* in styles.css. */
+const TONE: Record<Series['tone'], string> = {
+  primary: '#5b2ee0',
+  teal: '#0f8b8d',
+  danger: '#c62828',
+  warning: '#d08700',
+  muted: '#7a8194',
+};
+const AXIS = '#5d6475';
+const GRID = '#e8eaef';
+const FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const HEIGHT = 180;
-const PAD = { top: 10, right: 8, bottom: 24, left: 40 };
+/** The share of a bucket's width its group of bars takes (the rest is the gap between groups). */
+const GROUP = 0.84;
+/** Roughly this many CSS pixels per x-axis label. */
+const LABEL_SPACE = 56;
+/** Counts are whole numbers: y-axis steps that keep them whole. */
+const INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1_000, 2_000, 2_500, 5_000, 10_000, 20_000, 25_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000];
+
+// TypeScript's const enums of uplot's declarations cannot be read with isolatedModules: their values.
+const SCALE_VALUE = 1 as uPlot.Series.BarsPathBuilderFacetUnit;
 
 function niceMax(value: number): number {
   if (value <= 4) return 4;
@@ -35,23 +55,151 @@ function niceMax(value: number): number {
 }
 
 /**
- * A small bar chart as inline SVG (grouped bars, one group per bucket). Keyboard: the chart is one
- * tab stop; the arrow keys, Home and End move between buckets and the readout below says its
- * values. Its text alternative is a table ("Show as table").
+ * A grouped bar chart drawn by uPlot (one group per bucket, bars via uPlot.paths.bars). Keyboard:
+ * the chart is one tab stop; the arrow keys, Home and End move uPlot's cursor between buckets
+ * (u.setCursor) and the live readout below says the bucket's values; pointing with the mouse does
+ * the same. Its text alternative is a table ("Show as table"). The chart follows its container's
+ * width (a ResizeObserver calls u.setSize), so it never makes the page scroll sideways.
  */
 export function BarChart({ title, series, rows, formatLabel, formatFull }: BarChartProps) {
   const titleId = useId();
   const readoutId = useId();
+  const plotRef = useRef<HTMLDivElement>(null);
+  const chartRef = useRef<uPlot | null>(null);
+  const labelRef = useRef(formatLabel);
+  labelRef.current = formatLabel;
   const [active, setActive] = useState<number | null>(null);
-  const max = niceMax(Math.max(0, ...rows.flatMap((r) => series.map((s) => r.values[s.key] ?? 0))));
-  const plotW = WIDTH - PAD.left - PAD.right;
-  const plotH = HEIGHT - PAD.top - PAD.bottom;
-  const groupW = rows.length > 0 ? plotW / rows.length : plotW;
-  const barW = Math.max(1, (groupW * 0.8) / series.length);
-  const labelEvery = Math.max(1, Math.ceil(rows.length / 8));
   const totals = series.map((s) => rows.reduce((sum, r) => sum + (r.values[s.key] ?? 0), 0));
   const summary = `${title}: ${series.map((s, i) => `${totals[i]} ${s.label.toLowerCase()}`).join(', ')} in ${rows.length} buckets`;
   const current = active === null ? null : rows[active];
+  // The chart is rebuilt when the figures change, not on every render of the parent.
+  const dataKey = JSON.stringify([series, rows]);
+
+  useEffect(() => {
+    const host = plotRef.current;
+    if (!host) return;
+    const count = rows.length;
+    const bar = GROUP / Math.max(1, series.length);
+    const indices = rows.map((_, i) => i);
+    const data: uPlot.AlignedData = [indices, ...series.map((s) => rows.map((r) => r.values[s.key] ?? 0))];
+    const highlight = document.createElement('div');
+    highlight.className = 'chart-highlight';
+    highlight.hidden = true;
+
+    const place = (u: uPlot) => {
+      const idx = u.cursor.idx;
+      if (idx === null || idx === undefined || idx < 0 || idx >= count) {
+        highlight.hidden = true;
+        return;
+      }
+      const left = u.valToPos(idx - 0.5, 'x');
+      highlight.style.left = `${left}px`;
+      highlight.style.width = `${u.valToPos(idx + 0.5, 'x') - left}px`;
+      highlight.hidden = false;
+    };
+
+    const opts: uPlot.Options = {
+      width: Math.max(120, host.clientWidth),
+      height: HEIGHT,
+      legend: { show: false },
+      cursor: {
+        x: false,
+        y: false,
+        points: { show: false },
+        drag: { x: false, y: false, setScale: false },
+      },
+      scales: {
+        x: { time: false, range: () => [-0.5, Math.max(1, count) - 0.5] },
+        y: { range: (_u, _min, max) => [0, niceMax(max)] },
+      },
+      axes: [
+        {
+          stroke: AXIS,
+          font: FONT,
+          size: 28,
+          gap: 6,
+          grid: { show: false },
+          ticks: { show: false },
+          splits: (u) => {
+            const width = u.bbox.width / uPlot.pxRatio || u.width;
+            const column = width / Math.max(1, count);
+            const every = Math.max(1, Math.ceil(LABEL_SPACE / column));
+            // The first label starts clear of the y-axis' "0" (half a label from the left edge).
+            const first = Math.max(0, Math.ceil(LABEL_SPACE / 3 / column - 0.5));
+            return indices.filter((i) => i >= first && (i - first) % every === 0);
+          },
+          values: (_u, splits) => splits.map((i) => (rows[i] ? labelRef.current(rows[i].at) : '')),
+        },
+        {
+          stroke: AXIS,
+          font: FONT,
+          size: 40,
+          gap: 4,
+          incrs: INCRS,
+          grid: { stroke: GRID, width: 1 },
+          ticks: { show: false },
+          values: (_u, splits) => splits.map((v) => String(v)),
+        },
+      ],
+      series: [
+        {},
+        ...series.map(
+          (s, j): uPlot.Series => ({
+            label: s.label,
+            fill: TONE[s.tone],
+            stroke: TONE[s.tone],
+            width: 0,
+            points: { show: false },
+            paths: uPlot.paths.bars?.({
+              size: [1, Infinity, 1],
+              disp: {
+                // Bar j of a group starts at its share of the bucket; all bars are equally wide.
+                x0: { unit: SCALE_VALUE, values: () => indices.map((i) => i - GROUP / 2 + j * bar) },
+                size: { unit: SCALE_VALUE, values: () => [bar] },
+              },
+            }),
+          }),
+        ),
+      ],
+      hooks: {
+        init: [(u) => void u.over.appendChild(highlight)],
+        setCursor: [
+          (u) => {
+            place(u);
+            const idx = u.cursor.idx;
+            setActive(idx === null || idx === undefined || idx < 0 || idx >= count ? null : idx);
+          },
+        ],
+        setSize: [place],
+      },
+    };
+
+    const chart = new uPlot(opts, data, host);
+    chart.root.setAttribute('aria-hidden', 'true');
+    chartRef.current = chart;
+    setActive(null);
+    let width = host.clientWidth;
+    const observer = new ResizeObserver(() => {
+      const next = host.clientWidth;
+      if (next === width || next <= 0) return;
+      width = next;
+      chart.setSize({ width: Math.max(120, next), height: HEIGHT });
+    });
+    observer.observe(host);
+    return () => {
+      observer.disconnect();
+      chartRef.current = null;
+      chart.destroy();
+    };
+    // dataKey stands for series and rows; formatLabel is read through a ref.
+  }, [dataKey]);
+
+  function moveTo(idx: number | null) {
+    const chart = chartRef.current;
+    if (!chart) return;
+    if (idx === null) chart.setCursor({ left: -10, top: -10 });
+    else chart.setCursor({ left: chart.valToPos(idx, 'x'), top: chart.over.clientHeight / 2 });
+  }
 
   function onKey(event: KeyboardEvent<HTMLDivElement>) {
     if (rows.length === 0) return;
@@ -62,12 +210,12 @@ export function BarChart({ title, series, rows, formatLabel, formatFull }: BarCh
     else if (event.key === 'Home') next = 0;
     else if (event.key === 'End') next = rows.length - 1;
     else if (event.key === 'Escape') {
-      setActive(null);
+      moveTo(null);
       return;
     }
     if (next === null) return;
     event.preventDefault();
-    setActive(next);
+    moveTo(next);
   }
 
   return (
@@ -90,39 +238,9 @@ export function BarChart({ title, series, rows, formatLabel, formatFull }: BarCh
         aria-label={`${summary}. Use the arrow keys to read each bucket.`}
         aria-describedby={readoutId}
         onKeyDown={onKey}
-        onBlur={() => setActive(null)}
+        onBlur={() => moveTo(null)}
       >
-        <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} preserveAspectRatio="none" className="chart-svg" aria-hidden="true" focusable="false">
-          {[0, 0.5, 1].map((f) => {
-            const y = PAD.top + plotH * (1 - f);
-            return (
-              <g key={f}>
-                <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y} y2={y} className="chart-grid" />
-                <text x={PAD.left - 6} y={y + 4} textAnchor="end" className="chart-axis">
-                  {Math.round(max * f)}
-                </text>
-              </g>
-            );
-          })}
-          {rows.map((row, i) => {
-            const x0 = PAD.left + i * groupW + groupW * 0.1;
-            return (
-              <g key={row.at} className={active === i ? 'chart-group is-active' : 'chart-group'} onMouseEnter={() => setActive(i)}>
-                <rect x={PAD.left + i * groupW} y={PAD.top} width={groupW} height={plotH} className="chart-hit" />
-                {series.map((s, j) => {
-                  const v = row.values[s.key] ?? 0;
-                  const h = max > 0 ? (v / max) * plotH : 0;
-                  return <rect key={s.key} x={x0 + j * barW} y={PAD.top + plotH - h} width={Math.max(0.5, barW - 0.5)} height={h} className={`chart-bar tone-${s.tone}`} />;
-                })}
-                {i % labelEvery === 0 ? (
-                  <text x={PAD.left + i * groupW + groupW / 2} y={HEIGHT - 6} textAnchor="middle" className="chart-axis">
-                    {formatLabel(row.at)}
-                  </text>
-                ) : null}
-              </g>
-            );
-          })}
-        </svg>
+        <div ref={plotRef} className="chart-plot" />
       </div>
       <p id={readoutId} className="chart-readout" aria-live="polite">
         {current ? (
