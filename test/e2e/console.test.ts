@@ -727,6 +727,7 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
       await perMinute.getByText(/^Limit \d+ a minute$/).waitFor();
       await perMinute.locator('summary', { hasText: 'Show as table' }).click();
       assert.equal(await perMinute.locator('tbody tr').count(), 60);
+      await perMinute.locator('summary', { hasText: 'Show as table' }).click();
       await shot(page, 'usage', true);
     } else {
       await page.getByText('Usage figures are not available on this server.').waitFor();
