@@ -232,10 +232,22 @@ export const Usage = named(
 );
 export type Usage = z.infer<typeof Usage>;
 
+const perMinuteItem = z.object({
+  at: isoTime('Start of the minute (a whole UTC minute)'),
+  apiCalls: z.number().int().min(0).meta({ description: "Gateway requests with the account's tokens in this minute" }),
+});
+
 export const AccountUsage = named(
   Usage.extend({
     apiRateLimitPerMinute: z.number().int().min(1).optional().meta({ description: "The account's API limit per minute" }),
     top: z.array(z.object({ credentialId: z.string(), name: z.string(), apiCalls: z.number().int().min(0), tokensIssued: z.number().int().min(0) })),
+    perMinute: z
+      .object({
+        limit: z.number().int().min(1).meta({ description: "The account's API limit per minute (apiRateLimitPerMinute)" }),
+        peak: perMinuteItem.nullable().meta({ description: 'The minute with the most API calls of the 60 (the earliest of equals); null when there were none' }),
+        items: z.array(perMinuteItem).meta({ description: 'The last 60 whole UTC minutes, the current one last: ascending, zero-filled' }),
+      })
+      .meta({ description: "The account's API calls through the gateway per minute over the last 60 minutes, against its limit (added up across all instances; kept 48 hours)" }),
   }),
   'AccountUsage',
   "The account's totals and its most used credentials",

@@ -4,7 +4,7 @@ import { ForbiddenError, ValidationError } from '../domain/errors.js';
 import type { User } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 import { UsageRepository } from '../store/usage.js';
-import { parseRange, parseTime, usageReport } from '../usage/report.js';
+import { parseRange, parseTime, perMinuteReport, usageReport } from '../usage/report.js';
 import type { ActiveSession } from './sessions.js';
 import type { CredentialAdmin } from './credentials.js';
 import type { CursorCodec } from './cursor.js';
@@ -60,9 +60,14 @@ export async function usageRoutes(app: FastifyInstance, o: UsageRoutesOptions): 
     const params = parseRequest(request, 'getAccountUsage').query;
     const now = Date.now();
     const range = parseRange(params, now);
-    const [report, top] = await Promise.all([usageReport(usage, { accountId: user.accountId }, params, now), usage.top(user.accountId, range.start, range.to, TOP_CREDENTIALS)]);
     const account = (request.adminSession as ActiveSession).account;
-    return { ...report, apiRateLimitPerMinute: account.apiRateLimitPerMinute, top };
+    const [report, top, perMinute] = await Promise.all([
+      usageReport(usage, { accountId: user.accountId }, params, now),
+      usage.top(user.accountId, range.start, range.to, TOP_CREDENTIALS),
+      // The last 60 minutes whatever the range: the account page's calls against the API limit.
+      perMinuteReport(usage, user.accountId, account.apiRateLimitPerMinute, now),
+    ]);
+    return { ...report, apiRateLimitPerMinute: account.apiRateLimitPerMinute, top, perMinute };
   });
 
   app.get('/events', { ...operation('listEvents'), preHandler: o.requireArea }, async (request, reply: FastifyReply) => {

@@ -324,6 +324,23 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('api_credentials').dropColumn('name_folded').execute();
       },
     },
+    '0010_usage_minutes': {
+      // API calls through the gateway per account and minute (the account page's chart against
+      // the API limit per minute), incremented in place by every instance's flush; kept 48 hours.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('usage_minutes')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('minute', 'bigint', (c) => c.notNull())
+          .addColumn('n', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('usage_minutes_pk', ['account_id', 'minute'])
+          .execute();
+        await db.schema.createIndex('usage_minutes_minute_idx').on('usage_minutes').column('minute').execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('usage_minutes').ifExists().execute();
+      },
+    },
   };
 }
 

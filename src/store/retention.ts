@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import { latestChangeId } from './changes.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
-import { pruneUsage } from './usage.js';
-import { USAGE_RETENTION_DAYS } from '../usage/model.js';
+import { pruneUsage, pruneUsageMinutes } from './usage.js';
+import { USAGE_MINUTES_RETENTION_HOURS, USAGE_RETENTION_DAYS } from '../usage/model.js';
 
 /**
  * What the store keeps, and for how long. Everything else is deleted by the pruner:
@@ -16,7 +16,8 @@ import { USAGE_RETENTION_DAYS } from '../usage/model.js';
  *   interval or gap timeout of the feed: every instance has read them long before), except the
  *   newest row, which always stays;
  * - audit events older than `auditRetentionDays` (CCAUTH_AUDIT_RETENTION_DAYS, default 400);
- * - usage counters and events older than `usageRetentionDays` (default 90).
+ * - usage counters and events older than `usageRetentionDays` (default 90);
+ * - per-account API calls per minute older than 48 hours (USAGE_MINUTES_RETENTION_HOURS).
  */
 export interface RetentionPolicy {
   sessionIdleMs: number;
@@ -42,7 +43,7 @@ export const DEFAULT_RETENTION: Omit<RetentionPolicy, 'sessionIdleMs'> = {
 export interface PruneResult {
   /** False when another instance held the pruning lock (PostgreSQL): nothing was done here. */
   ran: boolean;
-  deleted: { sessions: number; revokedTokens: number; changes: number; audit: number; usageCounters: number; usageEvents: number };
+  deleted: { sessions: number; revokedTokens: number; changes: number; audit: number; usageCounters: number; usageEvents: number; usageMinutes: number };
 }
 
 const DAY_MS = 86_400_000;
@@ -68,7 +69,7 @@ export async function pruneOnce(
   return store.db.connection().execute(async (conn) => {
     const key = sql`hashtext(${RETENTION_LOCK} || current_schema())`;
     const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${key}) as locked`.execute(conn);
-    if (!rows[0]?.locked) return { ran: false, deleted: { sessions: 0, revokedTokens: 0, changes: 0, audit: 0, usageCounters: 0, usageEvents: 0 } };
+    if (!rows[0]?.locked) return { ran: false, deleted: { sessions: 0, revokedTokens: 0, changes: 0, audit: 0, usageCounters: 0, usageEvents: 0, usageMinutes: 0 } };
     try {
       return { ran: true, deleted: await prune(conn) };
     } finally {
@@ -134,7 +135,8 @@ async function prunePass(db: Kysely<Database>, policy: RetentionPolicy, now: num
     ),
   );
   const usage = await pruneUsage(db, now - (policy.usageRetentionDays ?? USAGE_RETENTION_DAYS) * DAY_MS, n, policy.maxBatchesPerRun, go);
-  return { sessions, revokedTokens, changes, audit, ...usage };
+  const usageMinutes = await pruneUsageMinutes(db, now - USAGE_MINUTES_RETENTION_HOURS * 3_600_000, n, policy.maxBatchesPerRun, go);
+  return { sessions, revokedTokens, changes, audit, ...usage, usageMinutes };
 }
 
 function count(result: { numDeletedRows: bigint }): number {

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import type { CounterRow, EventRow, UsageBatch, UsageEventType } from '../usage/model.js';
+import type { CounterRow, EventRow, MinuteRow, UsageBatch, UsageEventType } from '../usage/model.js';
 import type { Database } from './schema.js';
 
 /** Hourly per-credential counters (migration 0007): one row per client, hour and metric. */
@@ -29,7 +29,15 @@ export interface UsageEventsTable {
   count: number | null;
 }
 
-export type UsageDatabase = Database & { usage_counters: UsageCountersTable; usage_events: UsageEventsTable };
+/** API calls through the gateway per account and minute (migration 0010): kept 48 hours. */
+export interface UsageMinutesTable {
+  account_id: string;
+  /** Start of the UTC minute, epoch ms. */
+  minute: number;
+  n: number;
+}
+
+export type UsageDatabase = Database & { usage_counters: UsageCountersTable; usage_events: UsageEventsTable; usage_minutes: UsageMinutesTable };
 
 /** Rows per INSERT statement (well under both dialects' bound-parameter limits). */
 const CHUNK = 400;
@@ -88,7 +96,8 @@ export class UsageRepository {
    * at once add up. Rows go in key order: concurrent flushes lock rows in the same order.
    */
   async write(batch: UsageBatch): Promise<void> {
-    if (batch.counters.length === 0 && batch.events.length === 0) return;
+    const minutes = [...(batch.minutes ?? [])].sort(compareMinutes);
+    if (batch.counters.length === 0 && batch.events.length === 0 && minutes.length === 0) return;
     const counters = [...batch.counters].sort(compareCounters);
     const events = batch.events.map(toEventRow).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     await this.db.transaction().execute(async (trx) => {
@@ -106,7 +115,27 @@ export class UsageRepository {
           .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ count: eb(eb.fn.coalesce('usage_events.count', sql<number>`0`), '+', eb.ref('excluded.count')) })))
           .execute();
       }
+      for (let i = 0; i < minutes.length; i += CHUNK) {
+        await trx
+          .insertInto('usage_minutes')
+          .values(minutes.slice(i, i + CHUNK).map((m) => ({ account_id: m.accountId, minute: m.minute, n: m.n })))
+          .onConflict((oc) => oc.columns(['account_id', 'minute']).doUpdateSet((eb) => ({ n: eb('usage_minutes.n', '+', eb.ref('excluded.n')) })))
+          .execute();
+      }
     });
+  }
+
+  /** An account's API calls per minute, minutes in [from, to) that have any (ascending). */
+  async minutes(accountId: string, from: number, to: number): Promise<{ minute: number; n: number }[]> {
+    const rows = await this.db
+      .selectFrom('usage_minutes')
+      .select(['minute', 'n'])
+      .where('account_id', '=', accountId)
+      .where('minute', '>=', from)
+      .where('minute', '<', to)
+      .orderBy('minute')
+      .execute();
+    return rows.map((r) => ({ minute: Number(r.minute), n: Number(r.n) }));
   }
 
   /** Counter sums by hour and metric, for one client or a whole account, hours in [from, to). */
@@ -175,6 +204,11 @@ export class UsageRepository {
   }
 }
 
+function compareMinutes(a: MinuteRow, b: MinuteRow): number {
+  if (a.accountId !== b.accountId) return a.accountId < b.accountId ? -1 : 1;
+  return a.minute - b.minute;
+}
+
 function compareCounters(a: CounterRow, b: CounterRow): number {
   if (a.clientId !== b.clientId) return a.clientId < b.clientId ? -1 : 1;
   if (a.hour !== b.hour) return a.hour - b.hour;
@@ -226,4 +260,23 @@ export async function pruneUsage(
     if (deleted < batchSize) break;
   }
   return { usageCounters, usageEvents };
+}
+
+/**
+ * Retention of the per-minute API calls (src/store/retention.ts): rows of minutes before
+ * `before`, in batches of `batchSize` (each statement a short transaction).
+ */
+export async function pruneUsageMinutes(database: Kysely<Database>, before: number, batchSize: number, maxBatches: number, go: () => boolean): Promise<number> {
+  const db = database as unknown as Kysely<UsageDatabase>;
+  let deleted = 0;
+  for (let i = 0; i < maxBatches && go(); i++) {
+    // The oldest rows first, up to batchSize of them, by their key (no row id in this table).
+    const last = await db.selectFrom('usage_minutes').select('minute').where('minute', '<', before).orderBy('minute').offset(batchSize - 1).limit(1).executeTakeFirst();
+    const bound = last === undefined ? before : Number(last.minute) + 1;
+    const result = await db.deleteFrom('usage_minutes').where('minute', '<', bound).executeTakeFirst();
+    const n = Number(result.numDeletedRows);
+    deleted += n;
+    if (last === undefined || n === 0) break;
+  }
+  return deleted;
 }

@@ -5,6 +5,8 @@ export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 /** Hourly counters and events are kept this long (pruned by src/store/retention.ts). */
 export const USAGE_RETENTION_DAYS = 90;
+/** Per-minute API calls per account (the account page's chart against its limit) are kept this long. */
+export const USAGE_MINUTES_RETENTION_HOURS = 48;
 
 /** Why a client authentication failed, as the usage counters and events name it. */
 export const AUTH_FAILURE_REASONS = ['wrong_secret', 'disabled', 'scope'] as const;
@@ -57,7 +59,16 @@ export interface EventRow {
   count: number | null;
 }
 
+/** API calls through the gateway of one account in the minute starting at `minute` (epoch ms). */
+export interface MinuteRow {
+  accountId: string;
+  minute: number;
+  n: number;
+}
+
 export interface UsageBatch {
   counters: CounterRow[];
   events: EventRow[];
+  /** Per-account API calls per minute (none when omitted). */
+  minutes?: MinuteRow[];
 }

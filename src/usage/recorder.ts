@@ -8,6 +8,7 @@ import {
   type CounterRow,
   type EventRow,
   HOUR_MS,
+  type MinuteRow,
   MINUTE_MS,
   outcomeIndex,
   type UsageBatch,
@@ -72,6 +73,8 @@ interface Tally {
 }
 
 type Hours = Map<number, Map<string, Tally>>;
+/** Minute start -> account ID -> API calls through the gateway in that minute. */
+type Minutes = Map<number, Map<string, number>>;
 
 const newTally = (accountId: string, clientId: string, ownerUserId: string | null, credentialId: string | null): Tally => ({
   accountId,
@@ -98,6 +101,7 @@ const addTo = (map: Map<number, number>, key: number, n: number) => map.set(key,
  */
 export class UsageRecorder implements UsageSink {
   private hours: Hours = new Map();
+  private minutes: Minutes = new Map();
   private events: EventRow[] = [];
   /** Failed authentications stored one by one in the current minute, per client ID. */
   private readonly failureBudget = new Map<string, { minute: number; used: number }>();
@@ -177,7 +181,11 @@ export class UsageRecorder implements UsageSink {
     if (!counts) tally.api.set(api, (counts = API_OUTCOMES.map(() => 0)));
     const index = outcomeIndex(status);
     counts[index] = (counts[index] ?? 0) + 1;
-    if (status === 429) addTo(tally.limitedByMinute, at - (at % MINUTE_MS), 1);
+    const minute = at - (at % MINUTE_MS);
+    if (status === 429) addTo(tally.limitedByMinute, minute, 1);
+    let accounts = this.minutes.get(minute);
+    if (!accounts) this.minutes.set(minute, (accounts = new Map()));
+    accounts.set(token.accountId, (accounts.get(token.accountId) ?? 0) + 1);
   }
 
   tokenRevoked(token: TokenClaims): void {
@@ -203,7 +211,7 @@ export class UsageRecorder implements UsageSink {
 
   /** Whether anything waits to be written. */
   get pending(): boolean {
-    return this.hours.size > 0 || this.events.length > 0;
+    return this.hours.size > 0 || this.events.length > 0 || this.minutes.size > 0;
   }
 
   /**
@@ -220,14 +228,21 @@ export class UsageRecorder implements UsageSink {
   private async writeOnce(): Promise<void> {
     const hours = this.hours;
     const events = this.events;
+    const minutes = this.minutes;
     this.hours = new Map();
     this.events = [];
+    this.minutes = new Map();
     this.pruneBudget();
     try {
-      await this.writer.write(toBatch(hours, events));
+      await this.writer.write({ ...toBatch(hours, events), minutes: minuteRows(minutes) });
     } catch (err) {
       this.log.warn({ err }, 'could not write usage counts; will retry');
       this.mergeBack(hours, events);
+      for (const [minute, accounts] of minutes) {
+        let into = this.minutes.get(minute);
+        if (!into) this.minutes.set(minute, (into = new Map()));
+        for (const [accountId, n] of accounts) into.set(accountId, (into.get(accountId) ?? 0) + n);
+      }
     }
   }
 
@@ -270,6 +285,13 @@ export class UsageRecorder implements UsageSink {
     // Older events first; past the cap the oldest are dropped (their counters are kept).
     this.events = [...events, ...this.events].slice(-this.maxPendingEvents);
   }
+}
+
+/** Per-account API calls per minute as rows to add to the stored ones. */
+export function minuteRows(minutes: Minutes): MinuteRow[] {
+  const rows: MinuteRow[] = [];
+  for (const [minute, accounts] of minutes) for (const [accountId, n] of accounts) if (n > 0) rows.push({ accountId, minute, n });
+  return rows;
 }
 
 /** The rows of one flush: hourly counter increments and events (aggregated ones carry a key and a count). */

@@ -1,6 +1,6 @@
 import { ValidationError } from '../domain/errors.js';
 import type { CounterSum, UsageRepository } from '../store/usage.js';
-import { AUTH_FAILURE_REASONS, DAY_MS, HOUR_MS, USAGE_RETENTION_DAYS } from './model.js';
+import { AUTH_FAILURE_REASONS, DAY_MS, HOUR_MS, MINUTE_MS, USAGE_RETENTION_DAYS } from './model.js';
 
 /**
  * Usage as the admin API and the CLI show it: the range and bucket of a request (ISO times or
@@ -125,4 +125,28 @@ export async function usageReport(repo: UsageRepository, scope: { clientId: stri
   const range = parseRange(params, now);
   const { items, apis } = series(range, await repo.sums(scope, range.start, range.to));
   return { bucket: range.bucket, from: new Date(range.start).toISOString(), to: new Date(range.to).toISOString(), items, apis };
+}
+
+/** The account page's per-minute window: the last 60 whole UTC minutes, the current one last. */
+export const PER_MINUTE_WINDOW = 60;
+
+export interface PerMinute {
+  limit: number;
+  peak: { at: string; apiCalls: number } | null;
+  items: { at: string; apiCalls: number }[];
+}
+
+/** An account's API calls per minute over the last 60 minutes (zero-filled, ascending) against its limit. */
+export async function perMinuteReport(repo: UsageRepository, accountId: string, limit: number, now = Date.now()): Promise<PerMinute> {
+  const start = now - (now % MINUTE_MS) - (PER_MINUTE_WINDOW - 1) * MINUTE_MS;
+  const counts = new Map((await repo.minutes(accountId, start, start + PER_MINUTE_WINDOW * MINUTE_MS)).map((r) => [r.minute, r.n]));
+  const items: PerMinute['items'] = [];
+  let peak: PerMinute['peak'] = null;
+  for (let i = 0; i < PER_MINUTE_WINDOW; i++) {
+    const minute = start + i * MINUTE_MS;
+    const item = { at: new Date(minute).toISOString(), apiCalls: counts.get(minute) ?? 0 };
+    items.push(item);
+    if (item.apiCalls > 0 && (peak === null || item.apiCalls > peak.apiCalls)) peak = item;
+  }
+  return { limit, peak: peak ? { ...peak } : null, items };
 }

@@ -719,7 +719,15 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
       const top = page.locator('section[aria-labelledby="top-title"]');
       await top.getByRole('link', { name: first.name }).waitFor();
       await page.getByRole('figure', { name: 'Tokens and API calls per hour' }).waitFor();
-      await page.locator('section[aria-labelledby="limit-title"]').getByText(/Busiest hour/).waitFor();
+      // The account's calls per minute over the last 60 minutes against its limit (perMinute from /admin/api/usage).
+      const limitSection = page.locator('section[aria-labelledby="limit-title"]');
+      await limitSection.getByText(/Peak in the last 60 minutes|No API calls in the last 60 minutes/).waitFor();
+      const perMinute = limitSection.getByRole('figure', { name: 'API calls per minute, last 60 minutes' });
+      await perMinute.waitFor();
+      await perMinute.getByText(/^Limit \d+ a minute$/).waitFor();
+      await perMinute.locator('summary', { hasText: 'Show as table' }).click();
+      assert.equal(await perMinute.locator('tbody tr').count(), 60);
+      await perMinute.locator('summary', { hasText: 'Show as table' }).click();
       await shot(page, 'usage', true);
     } else {
       await page.getByText('Usage figures are not available on this server.').waitFor();

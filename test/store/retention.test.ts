@@ -77,11 +77,11 @@ await describeEachDialect('retention pruning', (makeFixture, dialect) => {
     await seed(now, 40, 6);
     const result = await pruneOnce(store, policy, { now });
     assert.equal(result.ran, true);
-    assert.deepEqual(result.deleted, { sessions: 40, revokedTokens: 40, changes: 40, audit: 40, usageCounters: 0, usageEvents: 0 });
+    assert.deepEqual(result.deleted, { sessions: 40, revokedTokens: 40, changes: 40, audit: 40, usageCounters: 0, usageEvents: 0, usageMinutes: 0 });
     const left = await remaining();
     for (const table of ['sessions', 'revoked', 'changes', 'audit'] as const) assert.deepEqual(left[table], keptIds(6), table);
     // Nothing left to do: a second pass deletes nothing.
-    assert.deepEqual((await pruneOnce(store, policy, { now })).deleted, { sessions: 0, revokedTokens: 0, changes: 0, audit: 0, usageCounters: 0, usageEvents: 0 });
+    assert.deepEqual((await pruneOnce(store, policy, { now })).deleted, { sessions: 0, revokedTokens: 0, changes: 0, audit: 0, usageCounters: 0, usageEvents: 0, usageMinutes: 0 });
   });
 
   it('works off a backlog in bounded batches, over several runs', async () => {
@@ -89,10 +89,10 @@ await describeEachDialect('retention pruning', (makeFixture, dialect) => {
     await seed(now, 50, 2);
     const bounded = { ...policy, batchSize: 10, maxBatchesPerRun: 2 };
     const first = await pruneOnce(store, bounded, { now });
-    assert.deepEqual(first.deleted, { sessions: 20, revokedTokens: 20, changes: 20, audit: 20, usageCounters: 0, usageEvents: 0 }, 'at most 2 batches of 10 per table per run');
+    assert.deepEqual(first.deleted, { sessions: 20, revokedTokens: 20, changes: 20, audit: 20, usageCounters: 0, usageEvents: 0, usageMinutes: 0 }, 'at most 2 batches of 10 per table per run');
     await pruneOnce(store, bounded, { now });
     const third = await pruneOnce(store, bounded, { now });
-    assert.deepEqual(third.deleted, { sessions: 10, revokedTokens: 10, changes: 10, audit: 10, usageCounters: 0, usageEvents: 0 });
+    assert.deepEqual(third.deleted, { sessions: 10, revokedTokens: 10, changes: 10, audit: 10, usageCounters: 0, usageEvents: 0, usageMinutes: 0 });
     const left = await remaining();
     for (const table of ['sessions', 'revoked', 'changes', 'audit'] as const) assert.deepEqual(left[table], keptIds(2), table);
     // The audit retention is configurable: 1 day drops the 399-day-old events too.
@@ -105,7 +105,7 @@ await describeEachDialect('retention pruning', (makeFixture, dialect) => {
     await seed(now, 30, 0);
     let statements = 0;
     const result = await pruneOnce(store, { ...policy, batchSize: 5 }, { now, shouldContinue: () => statements++ < 1 });
-    assert.deepEqual(result.deleted, { sessions: 5, revokedTokens: 0, changes: 0, audit: 0, usageCounters: 0, usageEvents: 0 });
+    assert.deepEqual(result.deleted, { sessions: 5, revokedTokens: 0, changes: 0, audit: 0, usageCounters: 0, usageEvents: 0, usageMinutes: 0 });
   });
 
   it('the region-side pruner runs on its own interval and stops cleanly', async () => {

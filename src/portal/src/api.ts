@@ -93,6 +93,8 @@ export interface Usage {
   items: UsageBucket[];
   top?: { credentialId: string; name: string; apiCalls: number; tokensIssued: number }[];
   apiRateLimitPerMinute?: number;
+  /** The account's API calls per minute over the last 60 minutes (account usage only). */
+  perMinute?: { limit: number; peak: { at: string; apiCalls: number } | null; items: { at: string; apiCalls: number }[] };
 }
 
 export type EventType = 'token.issued' | 'client_auth.failed' | 'api.rate_limited' | 'token.revoked';

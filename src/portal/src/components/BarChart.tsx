@@ -23,6 +23,8 @@ interface BarChartProps {
   formatLabel(at: string): string;
   /** Formats a bucket's start in full for the readout and the table. */
   formatFull(at: string): string;
+  /** A horizontal line across the bars (the account's API limit), named in the legend. */
+  limit?: { value: number; label: string };
 }
 
 /** The canvas cannot read CSS classes: the same colours as .tone-* in styles.css. */
@@ -61,7 +63,7 @@ function niceMax(value: number): number {
  * the same. Its text alternative is a table ("Show as table"). The chart follows its container's
  * width (a ResizeObserver calls u.setSize), so it never makes the page scroll sideways.
  */
-export function BarChart({ title, series, rows, formatLabel, formatFull }: BarChartProps) {
+export function BarChart({ title, series, rows, formatLabel, formatFull, limit }: BarChartProps) {
   const titleId = useId();
   const readoutId = useId();
   const plotRef = useRef<HTMLDivElement>(null);
@@ -73,7 +75,7 @@ export function BarChart({ title, series, rows, formatLabel, formatFull }: BarCh
   const summary = `${title}: ${series.map((s, i) => `${totals[i]} ${s.label.toLowerCase()}`).join(', ')} in ${rows.length} buckets`;
   const current = active === null ? null : rows[active];
   // The chart is rebuilt when the figures change, not on every render of the parent.
-  const dataKey = JSON.stringify([series, rows]);
+  const dataKey = JSON.stringify([series, rows, limit]);
 
   useEffect(() => {
     const host = plotRef.current;
@@ -110,7 +112,8 @@ export function BarChart({ title, series, rows, formatLabel, formatFull }: BarCh
       },
       scales: {
         x: { time: false, range: () => [-0.5, Math.max(1, count) - 0.5] },
-        y: { range: (_u, _min, max) => [0, niceMax(max)] },
+        // A limit stays in view above the bars.
+        y: { range: (_u, _min, max) => [0, niceMax(Math.max(max, limit ? limit.value * 1.1 : 0))] },
       },
       axes: [
         {
@@ -171,6 +174,22 @@ export function BarChart({ title, series, rows, formatLabel, formatFull }: BarCh
           },
         ],
         setSize: [place],
+        draw: [
+          (u) => {
+            if (!limit) return;
+            const y = Math.round(u.valToPos(limit.value, 'y', true));
+            const ctx = u.ctx;
+            ctx.save();
+            ctx.strokeStyle = TONE.danger;
+            ctx.lineWidth = Math.max(1, uPlot.pxRatio);
+            ctx.setLineDash([6 * uPlot.pxRatio, 4 * uPlot.pxRatio]);
+            ctx.beginPath();
+            ctx.moveTo(u.bbox.left, y);
+            ctx.lineTo(u.bbox.left + u.bbox.width, y);
+            ctx.stroke();
+            ctx.restore();
+          },
+        ],
       },
     };
 
@@ -230,12 +249,18 @@ export function BarChart({ title, series, rows, formatLabel, formatFull }: BarCh
             {s.label} <strong>{totals[i]}</strong>
           </li>
         ))}
+        {limit ? (
+          <li>
+            <span className="legend-line" />
+            {limit.label}
+          </li>
+        ) : null}
       </ul>
       <div
         className="chart-frame"
         role="group"
         tabIndex={0}
-        aria-label={`${summary}. Use the arrow keys to read each bucket.`}
+        aria-label={`${summary}${limit ? `; ${limit.label.toLowerCase()}` : ''}. Use the arrow keys to read each bucket.`}
         aria-describedby={readoutId}
         onKeyDown={onKey}
         onBlur={() => moveTo(null)}

@@ -1,8 +1,12 @@
 import { useEffect, useRef, useState } from 'react';
 import { type Session, type Usage, api } from '../api';
+import { BarChart } from '../components/BarChart';
 import { UsageCharts } from '../components/UsageCharts';
-import { formatDateTime } from '../format';
 import { href } from '../router';
+
+const minuteLabel = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', timeZone: 'UTC', hourCycle: 'h23' });
+const minuteFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC', hourCycle: 'h23' });
+const minuteFull = (at: string) => `${minuteFormat.format(new Date(at))} UTC`;
 
 /** The account's usage (admins, #/usage): totals over time, the top credentials, calls against the API limit, 429s. */
 export function UsagePage({ session }: { session: Session }) {
@@ -24,11 +28,11 @@ export function UsagePage({ session }: { session: Session }) {
     }),
     { tokens: 0, calls: 0, failures: 0, limited: 0 },
   );
-  const busiest = items.reduce<Usage['items'][number] | null>((best, i) => (!best || i.apiCalls > best.apiCalls ? i : best), null);
-  const minutes = usage?.bucket === 'day' ? 1440 : 60;
-  const perMinute = busiest ? busiest.apiCalls / minutes : 0;
-  const limit = usage?.apiRateLimitPerMinute ?? session.account.apiRateLimitPerMinute ?? null;
-  const share = limit ? Math.min(100, (perMinute / limit) * 100) : null;
+  // The last 60 minutes as the server counted them (GET /admin/api/usage perMinute), against the limit.
+  const perMinute = usage?.perMinute ?? null;
+  const peak = perMinute?.peak ?? null;
+  const limit = perMinute?.limit ?? usage?.apiRateLimitPerMinute ?? session.account.apiRateLimitPerMinute ?? null;
+  const share = limit && peak ? Math.min(100, (peak.apiCalls / limit) * 100) : null;
 
   return (
     <section aria-labelledby="usage-page-title" className="page">
@@ -67,11 +71,10 @@ export function UsagePage({ session }: { session: Session }) {
         <h2 id="limit-title" className="section-title">
           API limit
         </h2>
-        {busiest && busiest.apiCalls > 0 ? (
+        {perMinute && peak ? (
           <>
             <p>
-              Busiest {usage?.bucket === 'day' ? 'day' : 'hour'}: <strong>{busiest.apiCalls}</strong> API calls from {formatDateTime(busiest.at)}, about{' '}
-              <strong>{perMinute < 10 ? perMinute.toFixed(1) : Math.round(perMinute)}</strong> a minute on average
+              Peak in the last 60 minutes: <strong>{peak.apiCalls}</strong> API calls in the minute from {minuteFull(peak.at)}
               {limit ? (
                 <>
                   {' '}
@@ -81,14 +84,27 @@ export function UsagePage({ session }: { session: Session }) {
               . {totals.limited > 0 ? `${totals.limited} requests were refused with 429 in this period.` : 'No request was refused with 429 in this period.'}
             </p>
             {share !== null ? (
-              <div className="meter" role="meter" aria-label="Busiest average rate against the API limit" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(share)} aria-valuetext={`${Math.round(share)}% of the limit`}>
+              <div className="meter" role="meter" aria-label="Peak minute against the API limit" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(share)} aria-valuetext={`${Math.round(share)}% of the limit`}>
                 <span className="meter-fill" style={{ width: `${share}%` }} />
               </div>
             ) : null}
           </>
         ) : (
-          <p className="muted">No API calls in this period{limit ? `; the account’s limit is ${limit} a minute` : ''}.</p>
+          <p className="muted">
+            {perMinute ? 'No API calls in the last 60 minutes' : 'No per-minute figures'}
+            {limit ? `; the account’s limit is ${limit} a minute` : ''}. {totals.limited > 0 ? `${totals.limited} requests were refused with 429 in this period.` : ''}
+          </p>
         )}
+        {perMinute ? (
+          <BarChart
+            title="API calls per minute, last 60 minutes"
+            series={[{ key: 'apiCalls', label: 'API calls', tone: 'primary' }]}
+            rows={perMinute.items.map((i) => ({ at: i.at, values: { apiCalls: i.apiCalls } }))}
+            formatLabel={(at) => minuteLabel.format(new Date(at))}
+            formatFull={minuteFull}
+            limit={{ value: perMinute.limit, label: `Limit ${perMinute.limit} a minute` }}
+          />
+        ) : null}
       </section>
 
       <section className="panel panel-pad" aria-labelledby="account-usage-title">
