@@ -356,12 +356,43 @@ export interface MigrationOutcome {
 }
 
 /**
+ * The Migrator asks whether its schema and tables exist through Kysely's introspector, which reads
+ * every table of every schema in the database (with pg_get_serial_sequence per column): when another
+ * schema is dropped meanwhile (another ccauth store sharing the database, a test cleaning up), that
+ * query fails with "schema ... does not exist". Here it looks at its own schema only.
+ */
+function withSchemaIntrospection(db: Kysely<unknown>, schema: string): Kysely<unknown> {
+  const introspection = {
+    async getSchemas() {
+      const { rows } = await sql<{ name: string }>`select nspname as name from pg_namespace where nspname = ${schema}`.execute(db);
+      return rows;
+    },
+    async getTables() {
+      const { rows } = await sql<{ name: string; schema: string }>`select table_name as name, table_schema as schema from information_schema.tables where table_schema = ${schema}`.execute(db);
+      return rows.map((r) => ({ ...r, isView: false, columns: [] }));
+    },
+    async getMetadata() {
+      return { tables: await this.getTables() };
+    },
+  };
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'introspection') return introspection;
+      const value: unknown = Reflect.get(target, prop, target);
+      // Kysely keeps its state in private fields: its methods must run on the real instance.
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/**
  * Applies the pending migrations. On PostgreSQL the bookkeeping tables (kysely_migration*) are
  * those of `schema`, never another schema's in the same database; the caller runs this under the
  * schema's lock (Store.migrate), so instances starting together apply each migration once.
  */
 export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<MigrationOutcome> {
-  const migrator = new Migrator({ db, provider: new InlineProvider(dialect), ...(dialect === 'postgres' && schema ? { migrationTableSchema: schema } : {}) });
+  const scoped = dialect === 'postgres' && schema;
+  const migrator = new Migrator({ db: scoped ? withSchemaIntrospection(db, schema) : db, provider: new InlineProvider(dialect), ...(scoped ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
