@@ -1,24 +1,15 @@
 // A user update is a change for the caches (a row in the change table, which every instance polls
 // and which invalidates cached clients of that owner) only when a token depends on it.
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { latestChangeId } from '../../src/store/changes.js';
-import type { Store } from '../../src/store/store.js';
-import { describeEachDialect, type StoreFixture } from '../support/dialects.js';
+import { describeEachDialect, storeForSuite } from '../support/dialects.js';
 
 await describeEachDialect('user changes in the change feed', (makeFixture, dialect) => {
-  let fixture: StoreFixture;
-  let store: Store;
-  before(async () => {
-    fixture = makeFixture();
-    store = await fixture.open();
-  });
-  after(async () => {
-    await store.close();
-    await fixture.cleanup();
-  });
+  const suite = storeForSuite(makeFixture);
 
   it('presence, skills, name and password updates add no change row; license and status updates do', async () => {
+    const { store } = suite;
     const account = await store.accounts.create({ name: 'Presence', apiCredentialsEnabled: true });
     const user = await store.users.create({ accountId: account.id, email: `p-${dialect}@example.test`, license: 'admin' });
     const rows = async () => (await store.db.selectFrom('changes').select('id').where('ref', '=', user.id).execute()).length;

@@ -3,25 +3,16 @@
 // secret, and a secret that a rotation handed out is never silently lost while the other keeps it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { CredentialIssuer } from '../../src/auth/credentials.js';
 import { SecretHasher } from '../../src/auth/secrets.js';
-import type { Store } from '../../src/store/store.js';
-import { describeEachDialect, type StoreFixture } from '../support/dialects.js';
+import { describeEachDialect, storeForSuite } from '../support/dialects.js';
 
 await describeEachDialect('concurrent rotations', (makeFixture, dialect) => {
-  let fixture: StoreFixture;
-  let store: Store;
-  before(async () => {
-    fixture = makeFixture();
-    store = await fixture.open();
-  });
-  after(async () => {
-    await store.close();
-    await fixture.cleanup();
-  });
+  const suite = storeForSuite(makeFixture);
 
   it('a rotation with grace never keeps a secret that a concurrent rotation without grace cut', async () => {
+    const { store } = suite;
     const hasher = new SecretHasher(randomBytes(32));
     const account = await store.accounts.create({ name: 'Race', apiCredentialsEnabled: true });
     const user = await store.users.create({ accountId: account.id, email: `race-${dialect}@example.test`, license: 'admin' });

@@ -1,4 +1,4 @@
-import { describe } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { Store } from '../../src/store/store.js';
 import { dropSchema, postgresAvailable, postgresUrl, tempDir, uniqueSchema } from './env.js';
 
@@ -33,4 +33,27 @@ export async function describeEachDialect(name: string, suite: (fixture: () => S
     const skip = dialect === 'postgres' && !pg ? 'PostgreSQL is not reachable (required in CI)' : false;
     describe(`${name} [${dialect}]`, { skip }, () => suite(() => storeFixture(dialect), dialect));
   }
+}
+
+/**
+ * Opens a fresh store of the suite's dialect before its tests and closes and removes it after;
+ * tests read it as `suite.store`.
+ */
+export function storeForSuite(makeFixture: () => StoreFixture): { readonly store: Store } {
+  let fixture: StoreFixture | undefined;
+  let store: Store | undefined;
+  before(async () => {
+    fixture = makeFixture();
+    store = await fixture.open();
+  });
+  after(async () => {
+    await store?.close();
+    await fixture?.cleanup();
+  });
+  return {
+    get store(): Store {
+      if (!store) throw new Error('the suite store is opened in before()');
+      return store;
+    },
+  };
 }
