@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CcauthError } from '../domain/errors.js';
 import { hasRepeatedAuthorization } from '../http/headers.js';
 import { type BearerVerifier, BearerError, type VerifiedToken } from './bearer.js';
+import { INVALID_TOKEN_MESSAGE } from '../tokens/verify.js';
 import { type ApiVersion, mediaTypeOf, negotiateVersion } from './media-type.js';
 import type { AccountRateLimiter } from './rate-limit.js';
 import { type UsageSink, apiNameOf } from '../usage/recorder.js';
@@ -37,7 +38,6 @@ export interface GatewayOptions {
   usage?: UsageSink;
 }
 
-export const INVALID_TOKEN_MESSAGE = 'The access token is invalid or has expired';
 const INVALID_TOKEN_BODY = JSON.stringify({ error: 'invalid_token', message: INVALID_TOKEN_MESSAGE });
 const REPEATED_AUTHORIZATION_BODY = JSON.stringify({ error: 'invalid_request', message: 'The request has more than one Authorization header; send exactly one' });
 

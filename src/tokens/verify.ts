@@ -22,6 +22,9 @@ export interface TokenCheck {
 
 export type BearerFailure = 'missing' | 'invalid';
 
+/** SPEC 3: the message of every 401 for a bad token. */
+export const INVALID_TOKEN_MESSAGE = 'The access token is invalid or has expired';
+
 export class BearerError extends Error {
   constructor(
     readonly kind: BearerFailure,
@@ -30,7 +33,7 @@ export class BearerError extends Error {
     /** The claims when the signature verified (expired, revoked, standing lost): whose token it was, for usage counts. */
     readonly claims: TokenClaims | null = null,
   ) {
-    super(kind === 'missing' ? 'No access token' : 'The access token is invalid or has expired');
+    super(kind === 'missing' ? 'No access token' : INVALID_TOKEN_MESSAGE);
   }
 }
 
