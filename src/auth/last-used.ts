@@ -3,13 +3,15 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 
 /**
- * How often one credential's lastUsedAt is written at most (a graceful stop writes everything).
- * Each write dirties one random page of the credentials table: with 10,000 credentials in use,
- * writing all of them every flush cost SQLite about 0.5 s of the event loop per flush (measured,
- * docs/benchmarks.md); lastUsedAt is a "when was this last used" for people and the
- * `unused_days` filter, so minute resolution loses nothing.
+ * How often one credential's lastUsedAt is written at most (its first use is written at the next
+ * flush; a graceful stop writes everything). Each write dirties random pages of the credentials
+ * table and of its two last-used indexes: at 1,000,000 credentials on SQLite about 110 µs of the
+ * event loop per credential (measured, docs/benchmarks.md), so 10,000 credentials in use cost
+ * 1.1 s per round of writes. lastUsedAt is a "when was this last used" for people and for the
+ * `unused_days` filter: five minutes lose nothing there (AWS reports access keys' last use
+ * within hours), and each instance writes a busy credential 12 times an hour, not 60.
  */
-export const LAST_USED_RESOLUTION_MS = 60_000;
+export const LAST_USED_RESOLUTION_MS = 5 * 60_000;
 
 /** Remembers when each credential was last used and writes that in batches, off the hot path. */
 export class LastUsedRecorder {

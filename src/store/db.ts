@@ -5,6 +5,7 @@ import { Kysely, type PostgresPool, type PostgresPoolClient, type PostgresQueryR
 import type Pg from 'pg';
 import { ServiceUnavailableError } from '../domain/errors.js';
 import type { Database } from './schema.js';
+import { cachingStatements } from './sqlite-statements.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -76,7 +77,7 @@ async function connectSqlite(dataDir: string): Promise<StoreConnection> {
   }
   database.pragma('foreign_keys = ON');
   database.pragma('synchronous = NORMAL');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) });
   return {
     db,
     dialect: 'sqlite',
