@@ -25,6 +25,18 @@ export const CLIENT_CACHE_MAX = 100_000;
  */
 export const ABSENT_CLIENT_TTL_MS = 5_000;
 export const ABSENT_CLIENT_MAX = 10_000;
+/**
+ * Refresh-ahead: an entry used when it is older than this share of the TTL is read again in the
+ * background, in one query with the others due (up to REFRESH_BATCH_MAX clients), while it is
+ * still served. A credential in steady use is then never read on a request's path, and never
+ * one query per client: with 10,000 credentials in rotation and a 30 s TTL that was 333
+ * single-row reads a second (on PostgreSQL a round trip each, on SQLite a synchronous read).
+ * A record is still never served older than the TTL.
+ */
+export const REFRESH_AHEAD_AT = 0.8;
+export const REFRESH_BATCH_MAX = 500;
+/** How long due clients are gathered before their batch is read. */
+export const REFRESH_BATCH_DELAY_MS = 25;
 
 interface Entry {
   record: ClientRecord;
@@ -65,6 +77,11 @@ export class ClientCache {
   private readonly inflight = new Map<string, Read>();
   private generation = 0;
   private readonly ttlMs: number;
+  private readonly refreshAfterMs: number;
+  /** Clients due for the background refresh; one batch read at a time. */
+  private readonly due = new Set<string>();
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshing = false;
   private readonly staleIfErrorMs: number;
   private readonly storeOutage: () => boolean;
 
@@ -74,6 +91,7 @@ export class ClientCache {
     options: ClientCacheOptions = {},
   ) {
     this.ttlMs = options.ttlMs ?? CLIENT_TTL_MS;
+    this.refreshAfterMs = this.ttlMs * REFRESH_AHEAD_AT;
     this.staleIfErrorMs = Math.max(this.ttlMs, options.staleIfErrorMs ?? CLIENT_STALE_IF_ERROR_MS);
     this.storeOutage = options.storeOutage ?? (() => false);
     // Expiry is checked here (fresh, stale-if-error, gone), not by the LRU: an expired entry stays
@@ -89,8 +107,12 @@ export class ClientCache {
   /** undefined = not cached (or expired); null = known not to exist. */
   peek(clientId: string): ClientRecord | null | undefined {
     const entry = this.entries.get(clientId);
-    if (entry !== undefined && Date.now() - entry.readAt < this.ttlMs) return entry.record;
-    if (entry !== undefined) return undefined;
+    if (entry !== undefined) {
+      const age = Date.now() - entry.readAt;
+      if (age >= this.ttlMs) return undefined;
+      if (age >= this.refreshAfterMs) this.refreshSoon(clientId);
+      return entry.record;
+    }
     return this.absent.get(clientId) ? null : undefined;
   }
 
@@ -144,6 +166,52 @@ export class ClientCache {
     return read.promise;
   }
 
+  private refreshSoon(clientId: string): void {
+    if (this.due.size >= REFRESH_BATCH_MAX * 4 || this.inflight.has(clientId)) return;
+    this.due.add(clientId);
+    this.scheduleRefresh();
+  }
+
+  private scheduleRefresh(): void {
+    if (this.refreshTimer !== undefined || this.refreshing || this.due.size === 0) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      void this.refreshDue();
+    }, REFRESH_BATCH_DELAY_MS);
+    this.refreshTimer.unref();
+  }
+
+  /**
+   * Reads the due clients in one query and replaces their entries. A change seen while reading
+   * (the generation moved) discards the whole batch: those entries then expire and are read on
+   * their next use, as without refresh-ahead. A failed read is dropped the same way (the store's
+   * outage is the synchronous path's to handle, with stale-if-error).
+   */
+  private async refreshDue(): Promise<void> {
+    const batch: string[] = [];
+    for (const clientId of this.due) {
+      this.due.delete(clientId);
+      batch.push(clientId);
+      if (batch.length >= REFRESH_BATCH_MAX) break;
+    }
+    if (batch.length === 0) return;
+    this.refreshing = true;
+    const startedAt = this.generation;
+    try {
+      const records = await this.store.credentials.findClients(batch);
+      if (this.generation === startedAt) {
+        const found = new Map(records.map((r) => [r.clientId, r]));
+        // Only entries still cached are refreshed (one evicted meanwhile is not brought back).
+        for (const clientId of batch) if (this.entries.has(clientId)) this.remember(clientId, found.get(clientId) ?? null);
+      }
+    } catch {
+      // Left to expire: the next use reads the client on the request's path.
+    } finally {
+      this.refreshing = false;
+      this.scheduleRefresh();
+    }
+  }
+
   private remember(clientId: string, value: ClientRecord | null): void {
     if (value === null) {
       if (this.entries.has(clientId)) this.entries.delete(clientId);
@@ -190,6 +258,7 @@ export class ClientCache {
 
   clear(): void {
     this.generation++;
+    this.due.clear();
     this.entries.clear();
     this.absent.clear();
     this.byOwner.clear();

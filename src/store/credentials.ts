@@ -161,63 +161,18 @@ export class CredentialRepository {
 
   /** Everything the token endpoint needs about a client, in one query. */
   async findClient(clientId: string, db: Kysely<Database> = this.db): Promise<ClientRecord | undefined> {
-    const row = await db
-      .selectFrom('api_credentials as c')
-      .innerJoin('accounts as a', 'a.id', 'c.account_id')
-      .leftJoin('users as u', 'u.id', 'c.owner_user_id')
-      .select([
-        'c.id as credential_id',
-        'c.client_id',
-        'c.account_id',
-        'c.level',
-        'c.scopes',
-        'c.secret_hash',
-        'c.previous_secret_hash',
-        'c.previous_secret_expires_at',
-        'c.tokens_not_before',
-        'c.secret_id',
-        'c.previous_secret_id',
-        'c.scope_epoch',
-        'c.scope_removals',
-        'a.standing_epoch as account_epoch',
-        'u.standing_epoch as owner_epoch',
-        'a.status as account_status',
-        'a.api_credentials_enabled',
-        'a.access_token_lifetime_seconds',
-        'a.api_rate_limit_per_minute',
-        'u.id as owner_id',
-        'u.status as owner_status',
-        'u.license as owner_license',
-      ])
-      .where('c.client_id', '=', clientId)
-      .executeTakeFirst();
-    if (!row) return undefined;
-    return {
-      credentialId: row.credential_id,
-      clientId: row.client_id,
-      accountId: row.account_id,
-      level: row.level as CredentialLevel,
-      scopes: row.scopes === '' ? [] : row.scopes.split(' '),
-      secretHash: row.secret_hash,
-      previousSecretHash: row.previous_secret_hash,
-      previousSecretExpiresAt: row.previous_secret_expires_at === null ? null : Number(row.previous_secret_expires_at),
-      tokensNotBefore: row.tokens_not_before === null ? null : Number(row.tokens_not_before),
-      secretId: row.secret_id,
-      previousSecretId: row.previous_secret_id,
-      scopeEpoch: Number(row.scope_epoch ?? 0),
-      scopeRemovals: parseRemovals(row.scope_removals),
-      account: {
-        standingEpoch: Number(row.account_epoch),
-        status: row.account_status as AccountStatus,
-        apiCredentialsEnabled: row.api_credentials_enabled === 1,
-        accessTokenLifetimeSeconds: row.access_token_lifetime_seconds,
-        apiRateLimitPerMinute: row.api_rate_limit_per_minute,
-      },
-      owner:
-        row.owner_id === null || row.owner_status === null || row.owner_license === null
-          ? null
-          : { id: row.owner_id, status: row.owner_status as UserStatus, license: row.owner_license as License, standingEpoch: Number(row.owner_epoch ?? 0) },
-    };
+    const row = await clientQuery(db).where('c.client_id', '=', clientId).executeTakeFirst();
+    return row ? toClientRecord(row) : undefined;
+  }
+
+  /**
+   * The same for many clients in one query (the client cache's batched refresh): those that
+   * exist, in no particular order.
+   */
+  async findClients(clientIds: readonly string[], db: Kysely<Database> = this.db): Promise<ClientRecord[]> {
+    if (clientIds.length === 0) return [];
+    const rows = await clientQuery(db).where('c.client_id', 'in', [...clientIds]).execute();
+    return rows.map(toClientRecord);
   }
 
   async update(id: string, changes: CredentialChanges, db: Kysely<Database> = this.db): Promise<Credential | undefined> {
@@ -415,4 +370,67 @@ export class CredentialRepository {
     }
   }
 
+}
+
+/** The token endpoint's view of a client: the credential with its account and owner. */
+function clientQuery(db: Kysely<Database>) {
+  return db
+    .selectFrom('api_credentials as c')
+    .innerJoin('accounts as a', 'a.id', 'c.account_id')
+    .leftJoin('users as u', 'u.id', 'c.owner_user_id')
+    .select([
+      'c.id as credential_id',
+      'c.client_id',
+      'c.account_id',
+      'c.level',
+      'c.scopes',
+      'c.secret_hash',
+      'c.previous_secret_hash',
+      'c.previous_secret_expires_at',
+      'c.tokens_not_before',
+      'c.secret_id',
+      'c.previous_secret_id',
+      'c.scope_epoch',
+      'c.scope_removals',
+      'a.standing_epoch as account_epoch',
+      'u.standing_epoch as owner_epoch',
+      'a.status as account_status',
+      'a.api_credentials_enabled',
+      'a.access_token_lifetime_seconds',
+      'a.api_rate_limit_per_minute',
+      'u.id as owner_id',
+      'u.status as owner_status',
+      'u.license as owner_license',
+    ]);
+}
+
+type ClientRow = Awaited<ReturnType<ReturnType<typeof clientQuery>['executeTakeFirstOrThrow']>>;
+
+function toClientRecord(row: ClientRow): ClientRecord {
+    return {
+    credentialId: row.credential_id,
+    clientId: row.client_id,
+    accountId: row.account_id,
+    level: row.level as CredentialLevel,
+    scopes: row.scopes === '' ? [] : row.scopes.split(' '),
+    secretHash: row.secret_hash,
+    previousSecretHash: row.previous_secret_hash,
+    previousSecretExpiresAt: row.previous_secret_expires_at === null ? null : Number(row.previous_secret_expires_at),
+    tokensNotBefore: row.tokens_not_before === null ? null : Number(row.tokens_not_before),
+    secretId: row.secret_id,
+    previousSecretId: row.previous_secret_id,
+    scopeEpoch: Number(row.scope_epoch ?? 0),
+    scopeRemovals: parseRemovals(row.scope_removals),
+    account: {
+      standingEpoch: Number(row.account_epoch),
+      status: row.account_status as AccountStatus,
+      apiCredentialsEnabled: row.api_credentials_enabled === 1,
+      accessTokenLifetimeSeconds: row.access_token_lifetime_seconds,
+      apiRateLimitPerMinute: row.api_rate_limit_per_minute,
+    },
+    owner:
+      row.owner_id === null || row.owner_status === null || row.owner_license === null
+        ? null
+        : { id: row.owner_id, status: row.owner_status as UserStatus, license: row.owner_license as License, standingEpoch: Number(row.owner_epoch ?? 0) },
+  };
 }

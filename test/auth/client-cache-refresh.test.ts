@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { ClientCache, REFRESH_AHEAD_AT, REFRESH_BATCH_DELAY_MS } from '../../src/auth/client-cache.js';
+import type { ClientRecord } from '../../src/domain/model.js';
+import { Store } from '../../src/store/store.js';
+import { tempDir } from '../support/env.js';
+
+/**
+ * Refresh-ahead: a client in use is read again in the background, many in one query, before its
+ * entry expires; a change seen meanwhile discards the batch. Observed by counting calls of the
+ * store's two lookups on a real SQLite store (observing, not replacing, the thing under test).
+ */
+const TTL = 600;
+const dir = tempDir();
+let store: Store;
+let singles = 0;
+let batches: string[][] = [];
+let gate: Promise<void> | undefined;
+let accountId: string;
+
+before(async () => {
+  store = await Store.open({ dataDir: dir.path });
+  accountId = (await store.accounts.create({ name: 'Refresh', apiCredentialsEnabled: true })).id;
+  const credentials = store.credentials;
+  const findClient = credentials.findClient.bind(credentials);
+  const findClients = credentials.findClients.bind(credentials);
+  credentials.findClient = async (clientId, ...rest): Promise<ClientRecord | undefined> => {
+    singles++;
+    return findClient(clientId, ...rest);
+  };
+  credentials.findClients = async (ids, ...rest): Promise<ClientRecord[]> => {
+    batches.push([...ids]);
+    const records = await findClients(ids, ...rest);
+    if (gate) await gate;
+    return records;
+  };
+});
+after(async () => {
+  await store.close();
+  dir.remove();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let n = 0;
+async function credential(scopes = ['stats']) {
+  n++;
+  return store.credentials.create({ accountId, level: 'account', ownerUserId: null, name: `c${n}`, clientId: `refresh-${n}-${Date.now()}`, secretHash: 'h$x', scopes });
+}
+function reset() {
+  singles = 0;
+  batches = [];
+}
+
+it('reads a client in use again in the background before it expires, and serves it meanwhile', async () => {
+  const cache = new ClientCache(store, 1000, { ttlMs: TTL });
+  const c = await credential(['stats']);
+  reset();
+  assert.deepEqual((await cache.get(c.clientId))?.scopes, ['stats']);
+  assert.equal(singles, 1);
+  // Changed in the store without the change feed (nothing here delivers it).
+  await store.credentials.update(c.id, { scopes: ['stats', 'users:read'] });
+  await sleep(TTL * REFRESH_AHEAD_AT + 40);
+  assert.deepEqual((await cache.get(c.clientId))?.scopes, ['stats'], 'still fresh: served from memory');
+  await sleep(REFRESH_BATCH_DELAY_MS + 80);
+  assert.deepEqual(batches, [[c.clientId]]);
+  assert.deepEqual(cache.peek(c.clientId)?.scopes, ['stats', 'users:read'], 'the background read replaced the entry');
+  await sleep(TTL * (1 - REFRESH_AHEAD_AT) + 40);
+  assert.ok(cache.peek(c.clientId), 'past the first read\'s TTL, the refreshed entry is still fresh');
+  assert.equal(singles, 1, 'no read on a request\'s path');
+});
+
+it('refreshes every client due in one query', async () => {
+  const cache = new ClientCache(store, 1000, { ttlMs: TTL });
+  const list = [];
+  for (let i = 0; i < 40; i++) list.push(await credential());
+  for (const c of list) await cache.get(c.clientId);
+  reset();
+  await sleep(TTL * REFRESH_AHEAD_AT + 40);
+  for (const c of list) assert.ok(await cache.get(c.clientId));
+  await sleep(REFRESH_BATCH_DELAY_MS + 100);
+  assert.equal(batches.length, 1);
+  assert.deepEqual([...(batches[0] ?? [])].sort(), list.map((c) => c.clientId).sort());
+  assert.equal(singles, 0);
+});
+
+it('discards a batch when a change arrives while it is read, and forgets a client deleted meanwhile', async () => {
+  const cache = new ClientCache(store, 1000, { ttlMs: TTL });
+  const kept = await credential(['stats']);
+  const gone = await credential(['stats']);
+  await cache.get(kept.clientId);
+  await cache.get(gone.clientId);
+  await store.credentials.update(kept.id, { scopes: ['stats', 'users:read'] });
+  let release = () => {};
+  gate = new Promise((r) => (release = r));
+  reset();
+  await sleep(TTL * REFRESH_AHEAD_AT + 40);
+  await cache.get(kept.clientId);
+  await sleep(REFRESH_BATCH_DELAY_MS + 60);
+  assert.equal(batches.length, 1, 'the batch read has begun');
+  // The change feed would do this for the update above; the batch read began before it.
+  cache.invalidateClient(kept.clientId);
+  release();
+  gate = undefined;
+  await sleep(30);
+  assert.equal(cache.peek(kept.clientId), undefined, 'the batch was discarded: the next use reads the client');
+  assert.deepEqual((await cache.get(kept.clientId))?.scopes, ['stats', 'users:read']);
+
+  // A client deleted in the store: the refresh finds it gone and remembers that.
+  await cache.get(gone.clientId);
+  await store.credentials.delete(gone.id);
+  await sleep(TTL * REFRESH_AHEAD_AT + 40);
+  assert.ok(cache.peek(gone.clientId), 'still served until the refresh');
+  await sleep(REFRESH_BATCH_DELAY_MS + 80);
+  assert.equal(cache.peek(gone.clientId), null);
+});
