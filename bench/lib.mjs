@@ -139,6 +139,36 @@ export function cpuList(core) {
   return String(core);
 }
 
+/**
+ * Moves every process named `name` on this host (with all its threads) onto `cores`, and
+ * returns a function that puts each back on the cores it had. Used to keep a local PostgreSQL
+ * off the server core, as the loader is: in production the store runs on other machines.
+ * Processes started later inherit the mask of their parent (PostgreSQL's backends fork from the
+ * postmaster). Returns null (and changes nothing) where taskset is missing or not permitted.
+ */
+export function pinProcessesByName(name, cores) {
+  const list = cpuList(cores);
+  if (list === undefined || !pinningAvailable()) return null;
+  const found = spawnSync('pgrep', ['-x', name], { encoding: 'utf8' });
+  const pids = (found.stdout ?? '').split('\n').filter((x) => /^\d+$/.test(x));
+  if (pids.length === 0) return null;
+  const before = new Map();
+  for (const pid of pids) {
+    const got = spawnSync('taskset', ['-c', '-p', pid], { encoding: 'utf8' });
+    const mask = /:\s*([0-9,-]+)\s*$/.exec(got.stdout ?? '')?.[1];
+    if (got.status !== 0 || mask === undefined) continue;
+    const set = spawnSync('taskset', ['-a', '-c', '-p', list, pid], { encoding: 'utf8' });
+    if (set.status !== 0) {
+      for (const [p, m] of before) spawnSync('taskset', ['-a', '-c', '-p', m, p]);
+      return null;
+    }
+    before.set(pid, mask);
+  }
+  return () => {
+    for (const [pid, mask] of before) spawnSync('taskset', ['-a', '-c', '-p', mask, pid]);
+  };
+}
+
 /** The cores a taskset list names ("0-2,5" -> [0, 1, 2, 5]). */
 export function parseCpuList(list) {
   return String(list)

@@ -21,7 +21,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ccauthPeer from '../peers/ccauth.mjs';
-import { BENCH_DIR, check, coreLayout, decodeJwt, fmt, log, markdownTable, memoryOfTree, roundRobin, runLoad, sendOnce, sleep, spawnNodePinned, table } from '../lib.mjs';
+import { BENCH_DIR, check, coreLayout, decodeJwt, fmt, log, markdownTable, memoryOfTree, pinProcessesByName, roundRobin, runLoad, sendOnce, sleep, spawnNodePinned, table, warn } from '../lib.mjs';
 
 export const name = 'scale';
 export const description = '1M credentials, 100,000 revoked ids (SQLite, PostgreSQL): start-up, 10,000 credentials in rotation vs one, gateway with revoked ids vs none, RSS';
@@ -64,8 +64,16 @@ async function runStore({ store, credentials, revoked, durationSec, warmupSec, r
   const storeEnv = { CCAUTH_MASTER_KEY: masterKey, ...(store === 'postgres' ? { DATABASE_URL: pgUrl, CCAUTH_DATABASE_SCHEMA: schema } : {}) };
   const storeArgs = ['--store', store, '--data-dir', dataDir, ...(store === 'postgres' ? ['--database-url', pgUrl, '--schema', schema] : [])];
   const servers = [];
+  let unpinStore = null;
   try {
     if (store === 'postgres') await pgQuery(pgUrl, 'select 1');
+    // A local PostgreSQL would share the server core with ccauth: it is moved to the loader's
+    // core for the run, as the loader is (in production the store runs elsewhere).
+    if (store === 'postgres' && /@(127\.0\.0\.1|localhost)[:/]/.test(pgUrl)) {
+      unpinStore = pinProcessesByName('postgres', layout.loaderCores);
+      if (unpinStore) log(`  local PostgreSQL moved to core(s) ${layout.loaderCores.join(',')} for the run`);
+      else warn('could not move the local PostgreSQL off the server core: it shares it with ccauth');
+    }
     const loaded = await loadData([...storeArgs, '--credentials', String(credentials), '--revoked', '0', '--sample', String(TARGETS.rotation)], storeEnv);
     log(`  loaded in ${loaded.timings.totalSec} s (credentials ${loaded.timings.credentialsSec} s): ${fmt.n(loaded.counts.accounts)} accounts, ${fmt.n(loaded.counts.users)} users, ${fmt.n(loaded.counts.credentials)} credentials`);
     const secrets = JSON.parse(readFileSync(loaded.secretsFile, 'utf8')).credentials;
@@ -92,6 +100,27 @@ async function runStore({ store, credentials, revoked, durationSec, warmupSec, r
     const tAtFull = (await gated(full, tokenT)).status;
     if (tAtNone !== 200 || tAtFull !== 401) throw new Error(`the token revoked in the store got ${tAtNone} from region A (want 200) and ${tAtFull} from B (want 401)`);
 
+    // Gateway first: A (none revoked) vs B (revoked), tokens of 100 credentials of different
+    // accounts. Measured before B's token runs, so that the two regions differ in the revoked ids
+    // alone (after the token runs B alone would also be writing lastUsedAt and usage for 10,000
+    // credentials: docs/benchmarks.md, "PostgreSQL gateway").
+    const picks = pickAccounts(secrets, TARGETS.gatewayTokens);
+    const gatewayTokens = [];
+    for (const c of picks) gatewayTokens.push(await issue(full, c, 'agents-availability:read'));
+    const gatedRequests = gatewayTokens.map((t) => ({ method: 'GET', headers: { authorization: `Bearer ${t}`, accept: ACCEPT } }));
+    for (const server of [none, full]) {
+      const res = await gated(server, gatewayTokens[0]);
+      if (res.status !== 200) throw new Error(`gateway of ${server.name} answered ${res.status}: ${res.text.slice(0, 300)}`);
+    }
+    const gate = (server, seconds) =>
+      runLoad({ request: { url: `${server.baseUrl}${GATED_PATH}`, method: 'GET' }, requests: gatedRequests, connections: TARGETS.connections, durationSec: seconds, warmupSec, serverPid: server.pid, serverCores: layout.serverCores, loaderCore: layout.loaderCores[0], keepLatencies: true });
+    const gateWarmSec = Math.max(2, durationSec / 2) / 2;
+    await gate(none, gateWarmSec);
+    await gate(full, gateWarmSec);
+    const gatewayRuns = await roundRobin(
+      { none: (s) => gate(none, s), revoked: (s) => gate(full, s) },
+      { durationSec, rounds, onResult: (n, m, r) => log(`  round ${r + 1}, gateway ${n}: ${fmt.n(m.tokensPerSec)} req/s, p99 ${fmt.ms(m.p99)} ms, ${m.errors} errors`) },
+    );
     // Token endpoint of B: 10,000 credentials in rotation vs one hot credential.
     const bodies = secrets.map((c) => ({ body: full.tokenRequest('stats', c).body }));
     const hot = full.tokenRequest('stats', secrets[0]);
@@ -116,23 +145,6 @@ async function runStore({ store, credentials, revoked, durationSec, warmupSec, r
       { durationSec, rounds, onResult: (n, m, r) => log(`  round ${r + 1}, token ${n}: ${fmt.n(m.tokensPerSec)} tokens/s, p99 ${fmt.ms(m.p99)} ms, ${m.errors} errors`) },
     );
 
-    // Gateway: A (none revoked) vs B (revoked), tokens of 100 credentials of different accounts.
-    const picks = pickAccounts(secrets, TARGETS.gatewayTokens);
-    const gatewayTokens = [];
-    for (const c of picks) gatewayTokens.push(await issue(full, c, 'agents-availability:read'));
-    const gatedRequests = gatewayTokens.map((t) => ({ method: 'GET', headers: { authorization: `Bearer ${t}`, accept: ACCEPT } }));
-    for (const server of [none, full]) {
-      const res = await gated(server, gatewayTokens[0]);
-      if (res.status !== 200) throw new Error(`gateway of ${server.name} answered ${res.status}: ${res.text.slice(0, 300)}`);
-    }
-    const gate = (server, seconds) =>
-      runLoad({ request: { url: `${server.baseUrl}${GATED_PATH}`, method: 'GET' }, requests: gatedRequests, connections: TARGETS.connections, durationSec: seconds, warmupSec, serverPid: server.pid, serverCores: layout.serverCores, loaderCore: layout.loaderCores[0], keepLatencies: true });
-    await gate(none, warmSec / 2);
-    await gate(full, warmSec / 2);
-    const gatewayRuns = await roundRobin(
-      { none: (s) => gate(none, s), revoked: (s) => gate(full, s) },
-      { durationSec, rounds, onResult: (n, m, r) => log(`  round ${r + 1}, gateway ${n}: ${fmt.n(m.tokensPerSec)} req/s, p99 ${fmt.ms(m.p99)} ms, ${m.errors} errors`) },
-    );
     const after = memoryOfTree(full.pid);
     const afterNone = memoryOfTree(none.pid);
     return {
@@ -156,6 +168,7 @@ async function runStore({ store, credentials, revoked, durationSec, warmupSec, r
       gateway: { none: strip(gatewayRuns.none), revoked: strip(gatewayRuns.revoked) },
     };
   } finally {
+    unpinStore?.();
     await Promise.all(servers.map((s) => s.stop()));
     rmSync(dataDir, { recursive: true, force: true });
     if (store === 'postgres') await pgQuery(pgUrl, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch((err) => log(`  could not drop schema ${schema}: ${err.message}`));
