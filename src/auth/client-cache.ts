@@ -1,7 +1,8 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { ServiceUnavailableError } from '../domain/errors.js';
 import type { ClientRecord } from '../domain/model.js';
 import type { Store } from '../store/store.js';
+import { lru } from '../domain/lru.js';
 
 /**
  * How long a client record is trusted without the store being asked again. The change feed
@@ -98,12 +99,11 @@ export class ClientCache {
     this.storeOutage = options.storeOutage ?? (() => false);
     // Expiry is checked here (fresh, stale-if-error, gone), not by the LRU: an expired entry stays
     // until evicted or invalidated, so that it can be served while the store is down.
-    this.entries = new LRUCache({
-      max: maxEntries,
+    this.entries = lru(maxEntries, {
       // Called synchronously on delete, eviction and overwrite: the indexes follow the LRU.
       dispose: (entry, clientId) => this.unindex(clientId, entry.record),
     });
-    this.absent = new LRUCache({ max: options.absentMax ?? ABSENT_CLIENT_MAX, ttl: options.absentTtlMs ?? ABSENT_CLIENT_TTL_MS, updateAgeOnGet: false });
+    this.absent = lru(options.absentMax ?? ABSENT_CLIENT_MAX, { ttl: options.absentTtlMs ?? ABSENT_CLIENT_TTL_MS, updateAgeOnGet: false });
   }
 
   /** undefined = not cached (or expired); null = known not to exist. */

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { lru } from '../domain/lru.js';
 
 /** A counter key and the number of failures it may hold in the window. */
 export interface LimitedKey {
@@ -184,7 +185,7 @@ export class FailureLedger {
   private readonly sets: LRUCache<string, { at: number; member: string | undefined }[]>;
 
   constructor(maxKeys = 200_000) {
-    this.sets = new LRUCache<string, { at: number; member: string | undefined }[]>({ max: maxKeys });
+    this.sets = lru<string, { at: number; member: string | undefined }[]>(maxKeys);
   }
 
   /**
@@ -312,8 +313,8 @@ export class FailureLimiter {
     options: FailureLimiterOptions = {},
   ) {
     this.windowMs = options.windowMs ?? 60_000;
-    this.entries = new LRUCache<string, Entry>({ max: options.maxKeys ?? 200_000 });
-    this.good = new LRUCache<string, number>({ max: options.maxKeys ?? 200_000 });
+    this.entries = lru<string, Entry>(options.maxKeys ?? 200_000);
+    this.good = lru<string, number>(options.maxKeys ?? 200_000);
     this.shared = options.redis ? new RedisFailureCounts(options.redis, options.keyPrefix ?? 'ccauth:failures') : options.source;
     this.timeoutMs = options.timeoutMs ?? this.shared?.timeoutMs ?? 250;
     this.onRedisError = options.onRedisError ?? (() => undefined);

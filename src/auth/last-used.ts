@@ -1,6 +1,6 @@
-import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
+import { lru } from '../domain/lru.js';
 
 /**
  * How often one credential's lastUsedAt is written at most (its first use is written at the next
@@ -17,7 +17,7 @@ export const LAST_USED_RESOLUTION_MS = 5 * 60_000;
 export class LastUsedRecorder {
   private pending = new Map<string, number>();
   /** When this process last wrote each credential's time (bounded; a forgotten one is simply written again). */
-  private readonly written = new LRUCache<string, number>({ max: 100_000 });
+  private readonly written = lru<string, number>(100_000);
   private timer: NodeJS.Timeout | undefined;
   /** One write at a time: with a slow or unreachable store, flushes do not pile up. */
   private flushing: Promise<void> | undefined;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { lru } from '../domain/lru.js';
 
 export interface RateDecision {
   allowed: boolean;
@@ -196,7 +197,7 @@ export class LeaseLedger {
   private readonly instances = new Map<string, Map<string, number>>();
 
   constructor(maxKeys = 200_000) {
-    this.counts = new LRUCache<string, { n: number }>({ max: maxKeys, ttlAutopurge: false });
+    this.counts = lru<string, { n: number }>(maxKeys, { ttlAutopurge: false });
   }
 
   lease(r: LeaseRequest, now = Date.now()): LeaseGrant {
@@ -287,8 +288,7 @@ export class AccountRateLimiter {
     this.degradedMs = options.degradedMs ?? 1000;
     this.idleReturnMs = options.idleReturnMs ?? 300;
     this.recheckMs = options.recheckMs ?? 250;
-    this.accounts = new LRUCache<string, AccountState>({
-      max: 100_000,
+    this.accounts = lru<string, AccountState>(100_000, {
       dispose: (s) => {
         if (s.lease > 0) this.giveBack(s);
       },

@@ -1,10 +1,11 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import type { ClientRecord } from '../domain/model.js';
 import type { ClientCache } from '../auth/client-cache.js';
 import { isSigningAlg, jwsVerify } from '../auth/jws.js';
 import type { KeySet, VerificationKey } from '../auth/signing-keys.js';
 import type { RevocationList } from './revocations.js';
 import { type TokenClaims, type TokenReason, standing } from './standing.js';
+import { lru } from '../domain/lru.js';
 
 /** A token accepted now: its claims and the client record its standing was judged on. */
 export interface VerifiedToken extends TokenClaims {
@@ -99,7 +100,7 @@ export class TokenVerifier {
 
   constructor(private readonly o: TokenVerifierOptions) {
     this.leeway = o.leewaySeconds ?? 10;
-    this.checked = new LRUCache({ max: o.maxChecked ?? CHECKED_TOKENS_MAX });
+    this.checked = lru(o.maxChecked ?? CHECKED_TOKENS_MAX);
   }
 
   /** The token of an Authorization header (RFC 6750 2.1). */
