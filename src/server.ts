@@ -144,7 +144,8 @@ async function composeRegion(config: Config, options: RegionOptions, owned: Owne
   const keys = new KeySet(store, masterKey, config.region, config.signingAlg);
   await keys.ensureAndLoad({ publishConfiguredAlg: true });
   // Stale-if-error only while this instance's feed fails too: the outage is the store's, not one read's.
-  const clients = new ClientCache(store, undefined, { ...options.clientCache, storeOutage: () => feed.failing });
+  // Refresh-ahead where a read is a round trip (PostgreSQL), not on SQLite (src/auth/client-cache.ts).
+  const clients = new ClientCache(store, undefined, { refreshAhead: store.dialect === 'postgres', ...options.clientCache, storeOutage: () => feed.failing });
   const revocations = new RevocationList();
   revocations.addAll(await store.revokedTokens.listLive());
   // A key reload that fails (e.g. a key row this instance cannot decrypt) is retried on its own

@@ -32,12 +32,13 @@ export const ABSENT_CLIENT_MAX = 10_000;
  * still served. A credential in steady use is then never read on a request's path, and never
  * one query per client: with 10,000 credentials in rotation and a 30 s TTL that was 333
  * single-row reads a second (on PostgreSQL a round trip each, on SQLite a synchronous read).
- * At three quarters of the TTL: a client used at least every 7.5 s is always refreshed in time,
- * and a busy one is read every 22.5 s (at half the TTL it was every 15 s: on SQLite, where a
- * row read costs the same alone or in a batch, that was more reads than the TTL alone). A
- * record is still never served older than the TTL.
+ * At half the TTL, so that a client used at least every 15 s is always refreshed in time. A
+ * record is still never served older than the TTL. On by default where a read is a round trip
+ * (PostgreSQL); a region on SQLite turns it off (`refreshAhead: false`): there a row read costs
+ * the same alone or in a batch (random pages of the file), so refreshing every 15 s would read
+ * more than the TTL alone does (measured, docs/benchmarks.md).
  */
-export const REFRESH_AHEAD_AT = 0.75;
+export const REFRESH_AHEAD_AT = 0.5;
 export const REFRESH_BATCH_MAX = 500;
 /** How long due clients are gathered before their batch is read. */
 export const REFRESH_BATCH_DELAY_MS = 25;
@@ -64,6 +65,8 @@ export interface ClientCacheOptions {
    * only then is an expired entry served when a read fails. Without it, never.
    */
   storeOutage?: () => boolean;
+  /** Refresh-ahead (REFRESH_AHEAD_AT); default on. */
+  refreshAhead?: boolean;
 }
 
 /**
@@ -95,7 +98,7 @@ export class ClientCache {
     options: ClientCacheOptions = {},
   ) {
     this.ttlMs = options.ttlMs ?? CLIENT_TTL_MS;
-    this.refreshAfterMs = this.ttlMs * REFRESH_AHEAD_AT;
+    this.refreshAfterMs = options.refreshAhead === false ? Number.POSITIVE_INFINITY : this.ttlMs * REFRESH_AHEAD_AT;
     this.staleIfErrorMs = Math.max(this.ttlMs, options.staleIfErrorMs ?? CLIENT_STALE_IF_ERROR_MS);
     this.storeOutage = options.storeOutage ?? (() => false);
     // Expiry is checked here (fresh, stale-if-error, gone), not by the LRU: an expired entry stays

@@ -56,7 +56,7 @@ function batchesFor(ids: string[]): string[][] {
 }
 
 it('reads a client in use again in the background before it expires, and serves it meanwhile', async () => {
-  const cache = new ClientCache(store, 1000, { ttlMs: TTL });
+  const cache = new ClientCache(store, 1000, { ttlMs: TTL, refreshAhead: true });
   const c = await credential(['stats']);
   reset();
   assert.deepEqual((await cache.get(c.clientId))?.scopes, ['stats']);
@@ -74,7 +74,7 @@ it('reads a client in use again in the background before it expires, and serves 
 });
 
 it('refreshes every client due in one query', async () => {
-  const cache = new ClientCache(store, 1000, { ttlMs: TTL });
+  const cache = new ClientCache(store, 1000, { ttlMs: TTL, refreshAhead: true });
   const list = [];
   for (let i = 0; i < 40; i++) list.push(await credential());
   for (const c of list) await cache.get(c.clientId);
@@ -89,7 +89,7 @@ it('refreshes every client due in one query', async () => {
 });
 
 it('discards a batch when a change arrives while it is read, and forgets a client deleted meanwhile', async () => {
-  const cache = new ClientCache(store, 1000, { ttlMs: TTL });
+  const cache = new ClientCache(store, 1000, { ttlMs: TTL, refreshAhead: true });
   const kept = await credential(['stats']);
   const gone = await credential(['stats']);
   await cache.get(kept.clientId);
@@ -111,11 +111,26 @@ it('discards a batch when a change arrives while it is read, and forgets a clien
   assert.deepEqual((await cache.get(kept.clientId))?.scopes, ['stats', 'users:read']);
 
   // A client deleted in the store: the refresh finds it gone and remembers that.
-  const second = new ClientCache(store, 1000, { ttlMs: TTL });
+  const second = new ClientCache(store, 1000, { ttlMs: TTL, refreshAhead: true });
   await second.get(gone.clientId);
   await store.credentials.delete(gone.id);
   await sleep(TTL * REFRESH_AHEAD_AT + 40);
   assert.ok(second.peek(gone.clientId), 'still served until the refresh');
   await sleep(REFRESH_BATCH_DELAY_MS + 80);
   assert.equal(second.peek(gone.clientId), null);
+});
+
+it('with refresh-ahead off (a region on SQLite), a client is read again only when its entry expired', async () => {
+  const cache = new ClientCache(store, 1000, { ttlMs: TTL, refreshAhead: false });
+  const c = await credential();
+  await cache.get(c.clientId);
+  reset();
+  await sleep(TTL * REFRESH_AHEAD_AT + 40);
+  assert.ok(await cache.get(c.clientId));
+  await sleep(REFRESH_BATCH_DELAY_MS + 80);
+  assert.deepEqual(batchesFor([c.clientId]), []);
+  await sleep(TTL * (1 - REFRESH_AHEAD_AT));
+  assert.equal(cache.peek(c.clientId), undefined, 'expired');
+  assert.ok(await cache.get(c.clientId));
+  assert.equal(singles, 1);
 });
