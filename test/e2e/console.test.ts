@@ -499,6 +499,7 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
 
     // Debounced search; the URL keeps it; a reload shows the same view.
     await page.getByLabel('Search', { exact: true }).pressSequentially('bulk 05', { delay: 20 });
+    assert.equal(await page.getByLabel('Search', { exact: true }).inputValue(), 'bulk 05');
     await page.waitForFunction(() => window.location.hash.includes('q=bulk+05'));
     await page.getByRole('list', { name: 'Active filters' }).getByText('Search: “bulk 05”').waitFor();
     await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 6);

@@ -41,7 +41,9 @@ export async function launch(): Promise<Browser> {
 export async function newContext(browser: Browser, t: TestRegion, viewport = { width: 1360, height: 860 }): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'UTC', reducedMotion: 'reduce', isMobile: viewport.width < 500, hasTouch: viewport.width < 500 });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.baseUrl });
-  context.setDefaultTimeout(10_000);
+  // Waits are for conditions, so a long bound only matters on a slow machine: a CI run with three
+  // test files at once once took more than 10 s for a debounced search to reach the URL.
+  context.setDefaultTimeout(30_000);
   return context;
 }
 

@@ -72,7 +72,7 @@ describe('Admin Portal in a browser', { skip, timeout: 240_000 }, () => {
   async function newPage(): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1360, height: 860 }, locale: 'en-GB', timezoneId: 'UTC', reducedMotion: 'reduce' });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.baseUrl });
-    context.setDefaultTimeout(10_000);
+    context.setDefaultTimeout(30_000);
     contexts.push(context);
     const page = await context.newPage();
     page.on('pageerror', (error) => console.error('[portal page error]', error.message));
