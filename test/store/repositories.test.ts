@@ -65,6 +65,14 @@ await describeEachDialect('store repositories', (makeFixture, dialect) => {
     assert.equal(await store.credentials.findClient('unknown'), undefined);
     const changes = await changesSince(store.db, before);
     assert.deepEqual(changes.map((x) => [x.kind, x.ref]), [['credential', c.clientId]]);
+    // Many in one query (the client cache's batched refresh): the same records, unknown ids left out.
+    const other = await store.credentials.create({ accountId: account.id, level: 'account', ownerUserId: null, name: 'm', clientId: `cid2-${dialect}`, secretHash: 'h2$x', scopes: ['stats'] });
+    const many = await store.credentials.findClients([c.clientId, 'unknown', other.clientId]);
+    assert.deepEqual(many.map((r) => r.clientId).sort(), [c.clientId, other.clientId].sort());
+    assert.deepEqual(many.find((r) => r.clientId === c.clientId), client);
+    assert.equal(many.find((r) => r.clientId === other.clientId)?.owner, null);
+    assert.deepEqual(await store.credentials.findClients([]), []);
+    await store.credentials.delete(other.id);
 
     const edited = await store.credentials.update(c.id, { name: 'renamed', scopes: ['stats'] });
     assert.equal(edited?.name, 'renamed');
