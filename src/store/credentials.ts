@@ -407,7 +407,7 @@ function clientQuery(db: Kysely<Database>) {
 type ClientRow = Awaited<ReturnType<ReturnType<typeof clientQuery>['executeTakeFirstOrThrow']>>;
 
 function toClientRecord(row: ClientRow): ClientRecord {
-    return {
+  return {
     credentialId: row.credential_id,
     clientId: row.client_id,
     accountId: row.account_id,
