@@ -154,7 +154,7 @@ async function composeRegion(config: Config, options: RegionOptions, owned: Owne
   owned.add('key reload retries', () => keyReload.stop());
   feed.onResync(async () => {
     clients.clear();
-    revocations.addAll(await store.revokedTokens.listLive());
+    revocations.addAll(await store.feedReads.revokedTokens.listLive());
     await keyReload.run();
   });
   feed.onChange(async (change) => {
@@ -172,7 +172,8 @@ async function composeRegion(config: Config, options: RegionOptions, owned: Owne
         await keyReload.run();
         break;
       case 'revocation': {
-        const revoked = await store.revokedTokens.get(change.ref);
+        // On the feed's own connection, like the change rows (StoreConnection.feedDb).
+        const revoked = await store.feedReads.revokedTokens.get(change.ref);
         if (revoked) revocations.add(revoked.jti, revoked.expiresAt);
         break;
       }

@@ -86,7 +86,7 @@ export class ChangeFeed {
    * a change committed between the two is then delivered by the first poll (at worst twice).
    */
   async init(): Promise<void> {
-    const { highest, missing } = await changeCursor(this.store.db, GAP_TIMEOUT_MS, MAX_GAPS);
+    const { highest, missing } = await changeCursor(this.store.feedReads.db, GAP_TIMEOUT_MS, MAX_GAPS);
     this.highest = highest;
     const now = Date.now();
     for (const id of missing) this.gaps.set(id, now);
@@ -142,7 +142,7 @@ export class ChangeFeed {
     try {
       await this.fillGaps();
       for (let page = 0; page < 100; page++) {
-        const changes = await changesSince(this.store.db, this.highest, PAGE);
+        const changes = await changesSince(this.store.feedReads.db, this.highest, PAGE);
         if (changes.length === 0) break;
         if (changes[0]!.id > this.highest + 1) await this.checkPruned(changes[0]!.id);
         for (const change of changes) {
@@ -198,7 +198,7 @@ export class ChangeFeed {
     if (this.gaps.size === 0) return;
     const ids = [...this.gaps.keys()].sort((a, b) => b - a);
     for (let i = 0; i < ids.length; i += PAGE) {
-      for (const change of await changesWithIds(this.store.db, ids.slice(i, i + PAGE))) {
+      for (const change of await changesWithIds(this.store.feedReads.db, ids.slice(i, i + PAGE))) {
         if (!this.gaps.has(change.id)) continue;
         await this.dispatch(change);
         this.gaps.delete(change.id);
@@ -213,7 +213,7 @@ export class ChangeFeed {
    * never show up; only the RECENT_GAPS ids just below that row may still be in flight.
    */
   private async checkPruned(firstId: number): Promise<void> {
-    const oldest = await oldestChangeId(this.store.db);
+    const oldest = await oldestChangeId(this.store.feedReads.db);
     if (oldest <= this.highest || oldest < firstId) return; // an ordinary out-of-order commit
     this.log.warn({ cursor: this.highest, oldestKept: oldest }, 'change feed: rows past the cursor were pruned; reloading in full');
     for (const listener of this.resyncListeners) await listener();

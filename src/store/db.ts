@@ -11,6 +11,12 @@ export type Dialect = 'sqlite' | 'postgres';
 
 export interface StoreConnection {
   db: Kysely<Database>;
+  /**
+   * The change feed's reads (src/changes/feed.ts): on PostgreSQL a connection of its own, so that
+   * requests holding every connection of the request pool (a flood of cache misses, slow admin
+   * queries) cannot hold a revocation back; on SQLite the same handle as `db`.
+   */
+  feedDb: Kysely<Database>;
   dialect: Dialect;
   /** Where the data lives, for messages (never includes a password). */
   location: string;
@@ -80,6 +86,7 @@ async function connectSqlite(dataDir: string): Promise<StoreConnection> {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) });
   return {
     db,
+    feedDb: db,
     dialect: 'sqlite',
     location: file,
     schema: undefined,
@@ -280,7 +287,9 @@ async function connectPostgres(url: string, configuredSchema: string | undefined
   // Migrations, key creation and the locks around them: no statement deadline (a migration may
   // take long, and waiting for another instance's lock is expected), only a few connections.
   const maintenance = new pg.Pool({ ...common, max: 4, idleTimeoutMillis: 2000 });
-  for (const p of [pool, maintenance]) {
+  // The change feed: one connection (its polls never overlap), with the requests' bounds.
+  const feedPool = new pg.Pool({ ...common, max: 1, statement_timeout: timeoutMs });
+  for (const p of [pool, maintenance, feedPool]) {
     // Every client, idle or checked out, has a listener for its socket's errors: a connection
     // dropped while no query runs on it must not become an unhandled 'error' that ends the
     // process. A query in flight fails with that error instead (and the client leaves the pool).
@@ -290,6 +299,7 @@ async function connectPostgres(url: string, configuredSchema: string | undefined
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new GuardedPool(pool, timeoutMs) }) });
   const maintenanceDb = new Kysely<Database>({ dialect: new PostgresDialect({ pool: maintenance }) });
+  const feedDb = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new GuardedPool(feedPool, timeoutMs) }) });
 
   // One withLock at a time in this process (the maintenance pool is small), any number of processes.
   let queue: Promise<unknown> = Promise.resolve();
@@ -337,7 +347,7 @@ async function connectPostgres(url: string, configuredSchema: string | undefined
   };
 
   const close = async () => {
-    await Promise.allSettled([db.destroy(), maintenanceDb.destroy()]);
+    await Promise.allSettled([db.destroy(), maintenanceDb.destroy(), feedDb.destroy()]);
   };
   try {
     if (configuredSchema) {
@@ -358,6 +368,7 @@ async function connectPostgres(url: string, configuredSchema: string | undefined
   safe.password = '';
   return {
     db,
+    feedDb,
     dialect: 'postgres',
     location: `${safe.host}${safe.pathname}${configuredSchema ? ` (schema ${configuredSchema})` : ''}`,
     schema,

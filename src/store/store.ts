@@ -26,6 +26,11 @@ export class Store {
   readonly interactions: InteractionRepository;
   readonly interactionContent: InteractionContentRepository;
   readonly paymentSessions: PaymentSessionRepository;
+  /**
+   * Reads for the change feed and its listeners, on the feed's own connection (StoreConnection.feedDb):
+   * the change rows, and the revoked token a change names.
+   */
+  readonly feedReads: { db: Kysely<Database>; revokedTokens: RevokedTokenRepository };
   /** Hooks told after a change row of this store is committed (the region's Redis nudge). */
   readonly changeSignal = new ChangeSignal();
 
@@ -42,6 +47,7 @@ export class Store {
     this.interactions = new InteractionRepository(db);
     this.interactionContent = new InteractionContentRepository(db);
     this.paymentSessions = new PaymentSessionRepository(db);
+    this.feedReads = { db: connection.feedDb, revokedTokens: new RevokedTokenRepository(connection.feedDb) };
   }
 
   static async open(options: ConnectOptions, { migrate = true } = {}): Promise<Store> {

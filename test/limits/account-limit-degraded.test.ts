@@ -9,14 +9,23 @@ import { redisAvailable } from '../support/redis.js';
 import { type StallableProxy, deleteRedisKeys, stallableProxy } from './helpers.js';
 
 /**
- * Review of issue 7 item 10: a short Redis stall (150 ms, e.g. a fork for a snapshot) switches the
+ * Review of issue 7 item 10: a short Redis stall (a fork for a snapshot, say) switches the
  * instances to local decisions for a second; they must then keep to their share of what the
  * shared count left free, not each to the whole limit. And the instance's own event-loop lag is
  * not taken for a slow Redis. Real Redis, each instance with its own connection through a TCP
  * proxy of the test's own that holds bytes back while stalled.
+ *
+ * @run-alone (scripts/run-tests.mjs): its bounds are real time.
  */
 const ready = await redisAvailable();
 const LIMIT = 6000;
+/**
+ * The lease timeout of these instances, and the stall: longer than the product's 100 ms so that
+ * a loaded CI machine (Redis itself starved of CPU for 100 ms) does not switch an instance to
+ * local decisions outside the stall the test makes; the stall is longer than the timeout.
+ */
+const LEASE_TIMEOUT_MS = 400;
+const STALL_MS = 600;
 
 interface Fleet {
   limiters: AccountRateLimiter[];
@@ -43,7 +52,7 @@ describe('the shared account limit while Redis stalls', { skip: ready ? false : 
       const redis = new Redis({ host: '127.0.0.1', port: proxy.port, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
       await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
       conns.push(redis);
-      const limiter = new AccountRateLimiter(redis, prefix, 200, (err) => errors.push(err), { clock });
+      const limiter = new AccountRateLimiter(redis, prefix, 200, (err) => errors.push(err), { clock, leaseTimeoutMs: LEASE_TIMEOUT_MS });
       limiter.start();
       limiters.push(limiter);
     }
@@ -89,19 +98,30 @@ describe('the shared account limit while Redis stalls', { skip: ready ? false : 
     return (await pending).filter((d) => d.allowed).length;
   }
 
-  it('4 instances, budget used up, then a 150 ms stall: nothing more is allowed within the degraded second', async () => {
+  it('4 instances, budget used up, then a stall: nothing more is allowed within the degraded second', async () => {
     const clock = windowClock();
     const f = await fleet(4, clock);
     const account = `acct-${randomBytes(4).toString('hex')}`;
     try {
       let allowed = await f.fire(8000, account);
       assert.ok(allowed <= LIMIT * 1.02 && allowed >= LIMIT * 0.97, `first pass: ${allowed}`);
-      await sleep(300); // past the recheck of the used-up budget: the next request asks Redis
-      const during = await stallDuring(f, 150, account);
+      // Each instance hears from Redis once more that the budget is used up (spending any lease
+      // it still holds), the state a running fleet is in. Without it, an instance whose last
+      // answer predates the others' last leases may spend its share of what was left then (the
+      // documented bound of the next test), which is not what this test is about.
+      for (const l of f.limiters) {
+        await sleep(300); // past the recheck of the used-up budget: the next request asks Redis
+        for (let i = 0; i < 1000 && (await l.consume(account, LIMIT, clock())).allowed; i++) allowed++;
+      }
+      assert.ok(allowed <= LIMIT * 1.02, `before the stall: ${allowed}`);
+      await sleep(300);
+      const errorsBefore = f.errors.length;
+      const during = await stallDuring(f, STALL_MS, account);
       allowed += during;
-      assert.ok(f.errors.length >= 1, 'the stall was noticed');
+      assert.ok(f.errors.length > errorsBefore, 'the stall was noticed');
       const afterwards = await f.fire(8000, account);
       allowed += afterwards;
+      assert.equal(during + afterwards, 0, `allowed after the budget was used up: ${during} during the stall, ${afterwards} afterwards`);
       if (process.env.SHOW) console.log(JSON.stringify({ first: allowed - during - afterwards, during, afterwards, errors: f.errors.length }));
       assert.ok(allowed <= LIMIT * 1.02, `limit ${LIMIT}: ${allowed} allowed`);
     } finally {
@@ -117,7 +137,7 @@ describe('the shared account limit while Redis stalls', { skip: ready ? false : 
       let allowed = await f.fire(3000, account);
       assert.equal(allowed, 3000);
       // The held leases are spent first (as they would be), then every instance needs Redis.
-      const during = await stallDuring(f, 150, account);
+      const during = await stallDuring(f, STALL_MS, account);
       const t0 = performance.now();
       const afterwards = await f.fire(8000, account);
       if (process.env.SHOW) console.log(JSON.stringify({ first: allowed, during, afterwards, ms: Math.round(performance.now() - t0), errors: f.errors.length }));

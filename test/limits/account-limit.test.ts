@@ -18,10 +18,18 @@ import { deleteRedisKeys, stallableProxy } from './helpers.js';
  * They are hammered concurrently for 1.5 s of real time (so Redis answers, timers and syncs
  * interleave with the requests as in a real deployment) on a clock that stays inside one
  * 60-second window (the `now` parameter), with twice the limit in attempts.
+ *
+ * @run-alone (scripts/run-tests.mjs): its bounds are real time.
  */
 const ready = await redisAvailable();
 const LIMIT = 6000;
 const MARGIN_PER_OTHER_INSTANCE = 0.0075;
+/**
+ * Longer than the product's 100 ms: on a loaded CI machine Redis itself may be starved of CPU for
+ * that long, and a lease timeout (correctly) switches an instance to local decisions, which is the
+ * next tests' subject, not this one's.
+ */
+const LEASE_TIMEOUT_MS = 400;
 
 interface Instance {
   limiter: AccountRateLimiter;
@@ -48,7 +56,7 @@ describe('the account limit shared by several instances through Redis', { skip: 
         redis.once('ready', resolve);
         redis.once('error', reject);
       });
-      const instance: Instance = { redis, redisCalls: 0, limiter: new AccountRateLimiter(redis, prefix, 200, (err) => assert.fail(`Redis error: ${String(err)}`), { clock }) };
+      const instance: Instance = { redis, redisCalls: 0, limiter: new AccountRateLimiter(redis, prefix, 200, (err) => assert.fail(`Redis error: ${String(err)}`), { clock, leaseTimeoutMs: LEASE_TIMEOUT_MS }) };
       // Count the commands this instance sends (every Redis round trip).
       const sendCommand = redis.sendCommand.bind(redis);
       redis.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
@@ -122,7 +130,7 @@ describe('the account limit shared by several instances through Redis', { skip: 
     const direct = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
     let now = Date.now() - (Date.now() % 60_000) + 1000;
     const errors: unknown[] = [];
-    const limiter = new AccountRateLimiter(redis, prefix, 200, (err) => errors.push(err), { clock: () => now, leaseTimeoutMs: 100, degradedMs: 500 });
+    const limiter = new AccountRateLimiter(redis, prefix, 200, (err) => errors.push(err), { clock: () => now, leaseTimeoutMs: LEASE_TIMEOUT_MS, degradedMs: 500 });
     const account = 'acct-stall';
     const key = `${prefix}:${account}:${now - (now % 60_000)}`;
     try {
@@ -137,7 +145,8 @@ describe('the account limit shared by several instances through Redis', { skip: 
       let allowed = 0;
       for (let i = 0; i < 60; i++) if ((await limiter.consume(account, 100, ++now)).allowed) allowed++;
       const took = performance.now() - started;
-      assert.ok(took < 1000, `decided in ${took.toFixed(0)} ms while Redis hangs`);
+      // One lease timeout, then local decisions.
+      assert.ok(took < 2000, `decided in ${took.toFixed(0)} ms while Redis hangs`);
       assert.ok(errors.length >= 1, 'the hang is reported');
       // Local counts decide meanwhile, as without Redis: 100 in all for this instance.
       assert.equal(allowed, 50);
