@@ -414,8 +414,11 @@ export async function runLoadMany({ loaderCores, connections, serverPid, serverC
     server: serverPid ? { cpuSec: mean((r) => r.server.cpuSec), utilization: mean((r) => r.server.utilization), tokensPerCpuSec: ok / mean((r) => r.server.cpuSec) } : undefined,
     core: results[0].core,
     loader: { utilization: Math.max(...results.map((r) => r.loader.utilization)), otherBusy: Math.max(...results.map((r) => r.loader.otherBusy ?? 0)) },
-    perLoader: results.map(({ errorDetail: _, ...r }) => r),
+    perLoader: results.map(({ errorDetail: _, latencies: __, ...r }) => r),
     errorDetail: { statusCounts: results.reduce((acc, r) => { for (const [k, v] of Object.entries(r.errorDetail.statusCounts)) acc[k] = (acc[k] ?? 0) + v; return acc; }, {}) },
+    // keepLatencies: every loader's, for mergeLoads (percentiles over all responses).
+    latencies: results.every((r) => r.latencies) ? results.flatMap((r) => Array.from(r.latencies)) : undefined,
+    wallSec: Math.max(...results.map((r) => r.wallSec ?? r.seconds)),
   };
 }
 

@@ -61,7 +61,7 @@ if (values.help || values.list) {
         '  --workers L   worker counts of the workers scenario (those above the cores available are skipped)\n' +
         '  --connections-per-worker C  connections per worker there (default 16)\n' +
         '  --sweep-connections L  connection counts of the sweep (default 16,64,256); --sweep-workers N (default 1)\n' +
-        '  --rounds R    rounds of the sweep, es256 and scale scenarios (default 2: order reversed every other round)\n' +
+        '  --rounds R    rounds of the workers, sweep, es256 and scale scenarios (default 2: order reversed every other round)\n' +
         '  --credentials N  credentials in the scale scenario (default 1,000,000; --quick 100,000); --revoked M (default 100,000)\n' +
         '  --stores L    stores of the scale scenario (default sqlite,postgres; PostgreSQL from DATABASE_BENCH_URL or postgres://postgres@127.0.0.1:5432/test)\n' +
         '  --quick       every scenario very briefly (smoke test of the harness; the figures mean nothing)\n' +
