@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
+import { breathe } from '../domain/breathe.js';
 import { latestChangeId } from './changes.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
@@ -83,6 +84,8 @@ async function prunePass(db: Kysely<Database>, policy: RetentionPolicy, now: num
   const batches = async (deleteBatch: () => Promise<number>): Promise<number> => {
     let total = 0;
     for (let i = 0; i < policy.maxBatchesPerRun && go(); i++) {
+      // Requests run between batches (SQLite: each batch blocks the event loop while it runs).
+      await breathe();
       const deleted = await deleteBatch();
       total += deleted;
       if (deleted < n) break;

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
+import { breathe } from '../domain/breathe.js';
 import type { CounterRow, EventRow, MinuteRow, UsageBatch, UsageEventType } from '../usage/model.js';
 import type { Database } from './schema.js';
 
@@ -244,6 +245,7 @@ export async function pruneUsage(
   const db = database as unknown as Kysely<UsageDatabase>;
   let usageCounters = 0;
   for (let i = 0; i < maxBatches && go(); i++) {
+    await breathe(); // requests run between batches (src/domain/breathe.ts)
     const oldest = await db.selectFrom('usage_counters').select((eb) => eb.fn.min<number | string>('hour').as('hour')).where('hour', '<', before).executeTakeFirst();
     if (oldest?.hour === null || oldest?.hour === undefined) break;
     const result = await db.deleteFrom('usage_counters').where('hour', '=', Number(oldest.hour)).executeTakeFirst();
@@ -251,6 +253,7 @@ export async function pruneUsage(
   }
   let usageEvents = 0;
   for (let i = 0; i < maxBatches && go(); i++) {
+    await breathe(); // requests run between batches (src/domain/breathe.ts)
     const result = await db
       .deleteFrom('usage_events')
       .where('id', 'in', (eb) => eb.selectFrom('usage_events').select('id').where('at', '<', before).limit(batchSize))
@@ -270,6 +273,7 @@ export async function pruneUsageMinutes(database: Kysely<Database>, before: numb
   const db = database as unknown as Kysely<UsageDatabase>;
   let deleted = 0;
   for (let i = 0; i < maxBatches && go(); i++) {
+    await breathe(); // requests run between batches (src/domain/breathe.ts)
     // The oldest rows first, up to batchSize of them, by their key (no row id in this table).
     const last = await db.selectFrom('usage_minutes').select('minute').where('minute', '<', before).orderBy('minute').offset(batchSize - 1).limit(1).executeTakeFirst();
     const bound = last === undefined ? before : Number(last.minute) + 1;
