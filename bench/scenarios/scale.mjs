@@ -10,7 +10,8 @@
 //  4. checks: T passes the gateway of A and is refused (401) by B;
 //  5. token endpoint of B: 10,000 distinct credentials in rotation (each request the next
 //     credential, over all connections) against one hot credential, after an unmeasured pass of
-//     each (the first pass over the 10,000 is also reported: cold caches, a store query each);
+//     each (the first pass over the 10,000 is also reported: cold caches, a store query each) and
+//     35 s more of rotation, unmeasured (STEADY_SEC: a TTL of the client cache and the flushes);
 //  6. gateway: GET /agents-availability through A (none revoked) against B (100,000 revoked),
 //     the tokens of 100 credentials of different accounts in rotation;
 //  5 and 6 in rounds whose order is reversed every other round; RSS of B idle and after the load.
@@ -35,6 +36,8 @@ export const TARGETS = {
   gatewayTokens: 100,
 };
 
+/** The client cache's TTL (src/auth/client-cache.ts CLIENT_TTL_MS) and 5 s of flushes: the steady pass before the measured rotation. */
+const STEADY_SEC = 35;
 const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const ACCEPT = 'application/vnd.newvoicemedia.v1+json';
 const GATED_PATH = '/agents-availability?skillNames=English';
@@ -140,6 +143,12 @@ async function runStore({ store, credentials, revoked, durationSec, warmupSec, r
       last = await load(full, bodies, passSec, 0);
     }
     log(`  first pass ${fmt.n(cold.tokensPerSec)} tokens/s over ${fmt.n(cold.ok)} credentials (${cold.errors} errors)`);
+    // Then rotation, unmeasured, for one client-cache TTL and a few seconds more, so that the
+    // measured rounds see rotation as it runs for hours: every entry refreshed or re-read once on
+    // its own schedule (not the first pass's wave of expiries), and the first pass's lastUsedAt
+    // writes (one per credential, then at most one per 5 minutes each) and usage counts flushed.
+    log(`  steady rotation, unmeasured, ${STEADY_SEC} s (one client-cache TTL and the flushes)...`);
+    await load(full, bodies, STEADY_SEC, 0);
     const tokenRuns = await roundRobin(
       { hot: (s) => load(full, [{ body: hot.body }], s), rotation: (s) => load(full, bodies, s) },
       { durationSec, rounds, onResult: (n, m, r) => log(`  round ${r + 1}, token ${n}: ${fmt.n(m.tokensPerSec)} tokens/s, p99 ${fmt.ms(m.p99)} ms, ${m.errors} errors`) },
