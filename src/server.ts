@@ -4,6 +4,7 @@ import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
+import { compilePending, lazyCompilersFactory } from './http/lazy-compilers.js';
 import { CredentialAdmin } from './admin/credentials.js';
 import { adminRoutes } from './admin/routes.js';
 import { SessionService } from './admin/sessions.js';
@@ -257,6 +258,9 @@ async function composeRegion(config: Config, options: RegionOptions, owned: Owne
     ...edgeServerOptions(),
     // While closing, requests on open connections are still served (not 503): shutdown drains.
     return503OnClosing: false,
+    // Route schemas are compiled on first use and in the background after listen, not before the
+    // port opens (src/http/lazy-compilers.ts: the largest share of start-up).
+    schemaController: { compilersFactory: lazyCompilersFactory },
   });
   owned.add('http server', () => app.close());
   installEdge(app);
@@ -378,6 +382,8 @@ async function composeRegion(config: Config, options: RegionOptions, owned: Owne
           throw new ConfigError(`CCAUTH_METRICS_ADDR: cannot listen on ${config.metricsAddr?.host}:${config.metricsAddr?.port}: ${(err as Error).message}`);
         }
       }
+      // The schemas not used yet, built now between requests: a broken one is reported at once.
+      compilePending().catch((err: unknown) => log.error({ err }, 'a route schema cannot be compiled; that route answers 500'));
       return address;
     },
     close() {
