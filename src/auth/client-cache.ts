@@ -47,7 +47,19 @@ interface Entry {
   record: ClientRecord;
   /** When it was read from the store (epoch ms). */
   readAt: number;
+  /** How long it is trusted: the TTL, or less for the first read of a client (FIRST_TTL_SPREAD). */
+  ttl: number;
 }
+
+/**
+ * Without refresh-ahead (SQLite), a client's first read is trusted for a random share of the TTL
+ * between this and 1, later reads for the whole TTL. Clients first read together (a cold start,
+ * a full reload, a new batch job) would otherwise expire together every TTL, and each such wave of
+ * reads on the request path (10,000 credentials in rotation at 1,000,000 in the store: about 3 s of
+ * the event loop at once) would land on the same seconds again and again; spread once, their
+ * expiries stay spread. Entries only ever expire earlier than the TTL, never later.
+ */
+export const FIRST_TTL_SPREAD = 0.5;
 
 interface Read {
   promise: Promise<ClientRecord | null>;
@@ -67,6 +79,10 @@ export interface ClientCacheOptions {
   storeOutage?: () => boolean;
   /** Refresh-ahead (REFRESH_AHEAD_AT); default on. */
   refreshAhead?: boolean;
+  /** The clock (tests); default Date.now. */
+  now?: () => number;
+  /** A number in [0, 1) (tests); default Math.random. */
+  random?: () => number;
 }
 
 /**
@@ -91,6 +107,9 @@ export class ClientCache {
   private refreshing = false;
   private readonly staleIfErrorMs: number;
   private readonly storeOutage: () => boolean;
+  private readonly spreadFirstTtl: boolean;
+  private readonly now: () => number;
+  private readonly random: () => number;
 
   constructor(
     private readonly store: Store,
@@ -101,6 +120,10 @@ export class ClientCache {
     this.refreshAfterMs = options.refreshAhead === false ? Number.POSITIVE_INFINITY : this.ttlMs * REFRESH_AHEAD_AT;
     this.staleIfErrorMs = Math.max(this.ttlMs, options.staleIfErrorMs ?? CLIENT_STALE_IF_ERROR_MS);
     this.storeOutage = options.storeOutage ?? (() => false);
+    // With refresh-ahead a client in use is read in the background, in batches, whatever its expiry.
+    this.spreadFirstTtl = options.refreshAhead === false;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
     // Expiry is checked here (fresh, stale-if-error, gone), not by the LRU: an expired entry stays
     // until evicted or invalidated, so that it can be served while the store is down.
     this.entries = lru(maxEntries, {
@@ -114,8 +137,8 @@ export class ClientCache {
   peek(clientId: string): ClientRecord | null | undefined {
     const entry = this.entries.get(clientId);
     if (entry !== undefined) {
-      const age = Date.now() - entry.readAt;
-      if (age >= this.ttlMs) return undefined;
+      const age = this.now() - entry.readAt;
+      if (age >= entry.ttl) return undefined;
       if (age >= this.refreshAfterMs) this.refreshSoon(clientId);
       return entry.record;
     }
@@ -143,7 +166,7 @@ export class ClientCache {
     } catch (err) {
       if (!(err instanceof ServiceUnavailableError) || !this.storeOutage()) throw err;
       const entry = this.entries.peek(clientId);
-      if (entry === undefined || Date.now() - entry.readAt >= this.staleIfErrorMs) throw err;
+      if (entry === undefined || this.now() - entry.readAt >= this.staleIfErrorMs) throw err;
       return entry.record;
     }
   }
@@ -224,8 +247,11 @@ export class ClientCache {
       this.absent.set(clientId, true);
     } else {
       if (this.absent.has(clientId)) this.absent.delete(clientId);
+      // A client read again (its entry expired, or was refreshed) keeps the whole TTL; only a
+      // first read is spread (FIRST_TTL_SPREAD).
+      const ttl = this.spreadFirstTtl && !this.entries.has(clientId) ? this.ttlMs * (FIRST_TTL_SPREAD + (1 - FIRST_TTL_SPREAD) * this.random()) : this.ttlMs;
       // set first (its dispose unindexes the record it replaces), then index the new one.
-      this.entries.set(clientId, { record: value, readAt: Date.now() });
+      this.entries.set(clientId, { record: value, readAt: this.now(), ttl });
       this.index(clientId, value);
     }
   }
