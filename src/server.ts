@@ -260,7 +260,7 @@ async function composeRegion(config: Config, options: RegionOptions, owned: Owne
     return503OnClosing: false,
     // Route schemas are compiled on first use and in the background after listen, not before the
     // port opens (src/http/lazy-compilers.ts: the largest share of start-up).
-    schemaController: { compilersFactory: lazyCompilersFactory },
+    schemaController: { compilersFactory: lazyCompilersFactory() },
   });
   owned.add('http server', () => app.close());
   installEdge(app);

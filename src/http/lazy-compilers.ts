@@ -33,34 +33,41 @@ function lazy<F>(build: Build<F>): Build<F> {
   return get;
 }
 
-/** Typed as Fastify's `schemaController.compilersFactory` (the wrappers are built to its contract). */
-export const lazyCompilersFactory: NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']> = {
-  // @ts-expect-error -- a wrapper, not an Ajv ValidateFunction: it forwards to one and mirrors `errors`.
-  buildValidator(...factoryArgs: unknown[]) {
-    const selector = AjvCompiler() as unknown as (...args: unknown[]) => (route: unknown) => Validate;
-    const compile = selector(...factoryArgs);
-    return (route: unknown): Validate => {
-      const get = lazy(() => compile(route));
-      const validate: Validate = (data, context) => {
-        const fn = get();
-        const result = context === undefined ? fn(data) : fn(data, context);
-        validate.errors = fn.errors;
-        return result;
+type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+
+/**
+ * For one Fastify instance's `schemaController.compilersFactory` (a new one per instance: like
+ * Fastify's defaults, each has its own selectors, which cache their Ajv instances).
+ */
+export function lazyCompilersFactory(): CompilersFactory {
+  const validatorSelector = AjvCompiler() as unknown as (...args: unknown[]) => (route: unknown) => Validate;
+  const serializerSelector = SerializerSelector() as unknown as (...args: unknown[]) => (route: unknown) => (data: unknown) => string;
+  return {
+    // @ts-expect-error -- a wrapper, not an Ajv ValidateFunction: it forwards to one and mirrors `errors`.
+    buildValidator(...factoryArgs: unknown[]) {
+      const compile = validatorSelector(...factoryArgs);
+      return (route: unknown): Validate => {
+        const get = lazy(() => compile(route));
+        const validate: Validate = (data, context) => {
+          const fn = get();
+          const result = context === undefined ? fn(data) : fn(data, context);
+          validate.errors = fn.errors;
+          return result;
+        };
+        // Fastify passes the parent object only to validators that have this (Ajv's do).
+        validate.schemaEnv = true;
+        return validate;
       };
-      // Fastify passes the parent object only to validators that have this (Ajv's do).
-      validate.schemaEnv = true;
-      return validate;
-    };
-  },
-  buildSerializer(...factoryArgs: unknown[]) {
-    const selector = SerializerSelector() as unknown as (...args: unknown[]) => (route: unknown) => (data: unknown) => string;
-    const compile = selector(...factoryArgs);
-    return (route: unknown) => {
-      const get = lazy(() => compile(route));
-      return (data: unknown) => get()(data);
-    };
-  },
-};
+    },
+    buildSerializer(...factoryArgs: unknown[]) {
+      const compile = serializerSelector(...factoryArgs);
+      return (route: unknown) => {
+        const get = lazy(() => compile(route));
+        return (data: unknown) => get()(data);
+      };
+    },
+  };
+}
 
 /** How many validators and serializers are not built yet (diagnostics, tests). */
 export function pendingCompilers(): number {

@@ -7,7 +7,7 @@ import Fastify from 'fastify';
 import { compilePending, lazyCompilersFactory, pendingCompilers } from '../../src/http/lazy-compilers.js';
 
 function app() {
-  const f = Fastify({ schemaController: { compilersFactory: lazyCompilersFactory } });
+  const f = Fastify({ schemaController: { compilersFactory: lazyCompilersFactory() } });
   f.get(
     '/items',
     {
@@ -52,7 +52,7 @@ it('compilePending builds the rest, and rejects on a schema that cannot be compi
   await compilePending();
   assert.equal(pendingCompilers(), 0);
 
-  const broken = Fastify({ schemaController: { compilersFactory: lazyCompilersFactory } });
+  const broken = Fastify({ schemaController: { compilersFactory: lazyCompilersFactory() } });
   broken.get('/broken', { schema: { querystring: { type: 'object', properties: { n: { type: 'no-such-type' } } } } }, async () => ({}));
   await broken.ready(); // lazy: start-up does not compile it
   try {
