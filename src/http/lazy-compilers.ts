@@ -1,6 +1,7 @@
 import AjvCompiler from '@fastify/ajv-compiler';
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import type { FastifyServerOptions } from 'fastify';
+import { breathe } from '../domain/breathe.js';
 
 /**
  * Fastify's own compilers (Ajv validators, fast-json-stringify serializers, with Fastify's
@@ -86,6 +87,6 @@ export async function compilePending(perTurn = 4): Promise<void> {
       get();
       if (++n >= perTurn) break;
     }
-    await new Promise((resolve) => setImmediate(resolve));
+    await breathe();
   }
 }
