@@ -19,18 +19,32 @@ export interface TestRegion {
  */
 export async function startRegion(env: Record<string, string> = {}): Promise<TestRegion> {
   const dir = tempDir();
-  const port = await freePort();
-  const config = loadConfig({
-    CCAUTH_DATA_DIR: env.CCAUTH_DATA_DIR ?? dir.path,
-    PORT: String(port),
-    CCAUTH_HOST: '127.0.0.1',
-    CCAUTH_LOG_LEVEL: 'silent',
-    CCAUTH_CHANGE_POLL_MS: '50',
-    CCAUTH_AUTH_FAILURES_PER_MINUTE: '1000',
-    ...env,
-  });
-  const region = await createRegion(config);
-  await region.listen();
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const config = loadConfig({
+      CCAUTH_DATA_DIR: env.CCAUTH_DATA_DIR ?? dir.path,
+      PORT: String(port),
+      CCAUTH_HOST: '127.0.0.1',
+      CCAUTH_LOG_LEVEL: 'silent',
+      CCAUTH_CHANGE_POLL_MS: '50',
+      CCAUTH_AUTH_FAILURES_PER_MINUTE: '1000',
+      ...env,
+    });
+    const region = await createRegion(config);
+    try {
+      await region.listen();
+    } catch (err) {
+      await region.close().catch(() => undefined);
+      // Another test's server took the port between the probe and this listen: take another.
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5 && !env.PORT) continue;
+      dir.remove();
+      throw err;
+    }
+    return started(region, config, port, dir);
+  }
+}
+
+function started(region: Region, config: Config, port: number, dir: { remove: () => void }): TestRegion {
   return {
     region,
     config,
