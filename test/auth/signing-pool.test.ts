@@ -38,19 +38,29 @@ describe('signatures on the thread pool', () => {
   const issue = () => t.region.app.inject({ method: 'POST', url: '/Auth/connect/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload });
 
   it(`a burst of ${BURST} RS256 tokens: the signatures' CPU is spent outside the main thread`, { skip: process.platform === 'linux' ? false : 'needs Linux /proc for per-thread CPU time' }, async (ctx) => {
-    for (let i = 0; i < 20; i++) assert.equal((await issue()).statusCode, 200);
-    const process0 = process.cpuUsage();
-    const main0 = mainThreadCpuMs();
-    const responses = await Promise.all(Array.from({ length: BURST }, issue));
-    const mainMs = mainThreadCpuMs() - main0;
-    const used = process.cpuUsage(process0);
-    const processMs = (used.user + used.system) / 1000;
-    for (const res of responses) assert.equal(res.statusCode, 200, res.body);
-    const share = mainMs / processMs;
+    // Warmed up first, so that the JIT's compiling (on its own threads) is mostly done.
+    for (let i = 0; i < 100; i++) assert.equal((await issue()).statusCode, 200);
+    // Up to three bursts, the lowest share counts: a CI machine under load charges the main
+    // thread with more than its work now and then (the 10 ms ticks, GC), while signing on the
+    // event loop would put ~90% there in every burst.
+    const shares: string[] = [];
+    let lowest = Infinity;
+    for (let burst = 0; burst < 3 && lowest >= 0.5; burst++) {
+      const process0 = process.cpuUsage();
+      const main0 = mainThreadCpuMs();
+      const responses = await Promise.all(Array.from({ length: BURST }, issue));
+      const mainMs = mainThreadCpuMs() - main0;
+      const used = process.cpuUsage(process0);
+      const processMs = (used.user + used.system) / 1000;
+      for (const res of responses) assert.equal(res.statusCode, 200, res.body);
+      const share = mainMs / processMs;
+      lowest = Math.min(lowest, share);
+      shares.push(`main thread ${mainMs} ms of ${processMs.toFixed(0)} ms process CPU (${(share * 100).toFixed(0)}%)`);
+    }
     // Signing on the main thread puts ~90% of the CPU there; on the pool, the loop's part (parsing,
     // the secret's hash, answering) is well under half.
-    ctx.diagnostic(`main thread ${mainMs} ms of ${processMs.toFixed(0)} ms process CPU (${(share * 100).toFixed(0)}%)`);
-    assert.ok(share < 0.5, `main thread ${mainMs} ms of ${processMs.toFixed(0)} ms process CPU (${(share * 100).toFixed(0)}%): the signatures are computed on the event loop`);
+    ctx.diagnostic(shares.join('; '));
+    assert.ok(lowest < 0.5, `${shares.join('; ')}: the signatures are computed on the event loop`);
   });
 
   it('the gateway checks a new token\'s signature once for a burst of calls with it, then not again', async () => {
