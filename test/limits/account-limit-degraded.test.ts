@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { AccountRateLimiter } from '../../src/gateway/rate-limit.js';
-import { redisUrl } from '../support/env.js';
+import { redisUrl, periodStart } from '../support/env.js';
 import { redisAvailable } from '../support/redis.js';
 import { type StallableProxy, deleteRedisKeys, stallableProxy } from './helpers.js';
 
@@ -81,7 +81,7 @@ describe('the shared account limit while Redis stalls', { skip: ready ? false : 
 
   /** A clock inside one 60-second window, moving with real time. */
   function windowClock(): () => number {
-    const windowStart = Date.now() - (Date.now() % 60_000);
+    const windowStart = periodStart(60_000);
     const t0 = performance.now();
     return () => windowStart + 1000 + Math.floor(performance.now() - t0);
   }

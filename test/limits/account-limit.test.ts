@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { AccountRateLimiter, type RateDecision } from '../../src/gateway/rate-limit.js';
-import { freePort, redisUrl } from '../support/env.js';
+import { freePort, redisUrl, periodStart } from '../support/env.js';
 import { redisAvailable } from '../support/redis.js';
 import { deleteRedisKeys, stallableProxy } from './helpers.js';
 
@@ -46,7 +46,7 @@ describe('the account limit shared by several instances through Redis', { skip: 
   async function hammer(instanceCount: number, limit: number): Promise<{ allowed: number; attempts: number; redisCalls: number; decisions: RateDecision[] }> {
     const prefix = `ccauth:t${randomBytes(4).toString('hex')}:rl`;
     prefixes.push(prefix);
-    const windowStart = Date.now() - (Date.now() % 60_000);
+    const windowStart = periodStart(60_000);
     const t0 = performance.now();
     const clock = () => windowStart + 1000 + Math.floor(performance.now() - t0);
     const instances: Instance[] = [];
@@ -128,7 +128,7 @@ describe('the account limit shared by several instances through Redis', { skip: 
     const proxy = await stallableProxy(Number(new URL(redisUrl).port || 6379));
     const redis = new Redis({ host: '127.0.0.1', port: proxy.port, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     const direct = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-    let now = Date.now() - (Date.now() % 60_000) + 1000;
+    let now = periodStart(60_000) + 1000;
     const errors: unknown[] = [];
     const limiter = new AccountRateLimiter(redis, prefix, 200, (err) => errors.push(err), { clock: () => now, leaseTimeoutMs: LEASE_TIMEOUT_MS, degradedMs: 500 });
     const account = 'acct-stall';

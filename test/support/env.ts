@@ -111,3 +111,11 @@ export async function dropSchema(schema: string): Promise<void> {
     await client.end();
   }
 }
+
+/**
+ * The start of the period (a minute, an hour, a day in ms) that holds `at`, read from one clock
+ * reading: `Date.now() - (Date.now() % p)` reads it twice and is off by the milliseconds between.
+ */
+export function periodStart(period: number, at = Date.now()): number {
+  return at - (at % period);
+}

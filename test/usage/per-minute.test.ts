@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Store } from '../../src/store/store.js';
 import { DEFAULT_RETENTION, pruneOnce } from '../../src/store/retention.js';
 import { UsageRepository } from '../../src/store/usage.js';
-import { dropSchema, postgresAvailable, postgresUrl, tempDir, uniqueSchema } from '../support/env.js';
+import { dropSchema, postgresAvailable, postgresUrl, tempDir, uniqueSchema, periodStart } from '../support/env.js';
 import { PASSWORD, PortalClient, portalTenant } from '../support/portal-client.js';
 import { type TestRegion, createCredential, startRegion } from '../support/region.js';
 import { apiCall, awayFromMinuteEnd, token } from './helpers.js';
@@ -64,7 +64,7 @@ describe("the account's API calls per minute against its limit", () => {
 
   it("counts the gateway calls (429s included) in the current minute's bucket after the flush", async () => {
     await awayFromMinuteEnd(20);
-    const minute = Date.now() - (Date.now() % MINUTE);
+    const minute = periodStart(MINUTE);
     const r = await token(t.baseUrl, cred.clientId, cred.clientSecret, 'users:read');
     assert.equal(r.status, 200);
     const statuses: number[] = [];
@@ -160,7 +160,7 @@ describe('per-minute API calls of several instances on one PostgreSQL schema', {
 
   it("adds up both instances' calls in one minute, flushed at the same moment, twice over the same row", async () => {
     await awayFromMinuteEnd(25);
-    const minute = Date.now() - (Date.now() % MINUTE);
+    const minute = periodStart(MINUTE);
     await Promise.all([use(a, 3), use(b, 4)]);
     await Promise.all([a.region.usage.flush(), b.region.usage.flush()]);
     let p = await perMinute(admin);

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { PASSWORD, PortalClient, portalTenant } from '../support/portal-client.js';
 import { type TestRegion, startRegion } from '../support/region.js';
 import { type UsageItem, apiCall, awayFromMinuteEnd, portalCredential, revoke, token, totals } from './helpers.js';
+import { periodStart } from '../support/env.js';
 
 const HOUR = 3_600_000;
 
@@ -116,7 +117,7 @@ describe('usage you can see: counts through HTTP, buckets, events', () => {
     const starts = items.map((i) => Date.parse(i.at));
     for (const s of starts) assert.equal(s % HOUR, 0);
     for (let i = 1; i < starts.length; i++) assert.equal(starts[i]! - starts[i - 1]!, HOUR);
-    assert.equal(starts[23], Date.now() - (Date.now() % HOUR), 'the last bucket is the current hour');
+    assert.equal(starts[23], periodStart(HOUR), 'the last bucket is the current hour');
     assert.equal(items.filter((i) => i.tokensIssued === 0 && i.apiCalls === 0 && i.authFailures === 0).length, 23);
     assert.deepEqual(items[0], { at: items[0]!.at, tokensIssued: 0, authFailures: 0, authFailuresByReason: { wrong_secret: 0, disabled: 0, scope: 0 }, apiCalls: 0, apiRejected: { '401': 0, '403': 0, '429': 0 } });
   });
@@ -131,7 +132,7 @@ describe('usage you can see: counts through HTTP, buckets, events', () => {
     assert.equal(items[29]!.tokensIssued, 3);
     assert.equal(items[29]!.apiCalls, 9);
 
-    const today = Date.now() - (Date.now() % DAY);
+    const today = periodStart(DAY);
     const iso = await admin.get(`/admin/api/credentials/${main.id}/usage?bucket=day&from=${new Date(today - 2 * DAY).toISOString()}&to=${today + DAY}`);
     assert.equal(iso.status, 200, iso.text);
     const days = iso.body.items as unknown as UsageItem[];
@@ -142,7 +143,7 @@ describe('usage you can see: counts through HTTP, buckets, events', () => {
     assert.equal(days[2]!.tokensIssued, 3);
 
     // A range that starts mid-hour begins with that whole hour; hours outside the range are not counted.
-    const hour = Date.now() - (Date.now() % HOUR);
+    const hour = periodStart(HOUR);
     const past = await admin.get(`/admin/api/credentials/${main.id}/usage?from=${hour - 3 * HOUR + 1234}&to=${hour}`);
     assert.deepEqual(
       (past.body.items as unknown as UsageItem[]).map((i) => [i.at, i.tokensIssued]),

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { redisUrl } from '../support/env.js';
+import { redisUrl, periodStart } from '../support/env.js';
 import { redisAvailable } from '../support/redis.js';
 import { type Instance, awayFromWindowEnd, fresh, pool, startInstance, tenant, token } from './helpers.js';
 
@@ -38,7 +38,7 @@ describe('serve with 2 worker processes and Redis', async () => {
     assert.equal(statuses.filter((s) => s === 429).length, 40, statuses.join(' '));
     assert.equal(new Set(responses.map((r) => r.worker)).size, 2, 'both workers answered');
     // The leases were taken from Redis: the account's count of this window is there.
-    const windowStart = Date.now() - (Date.now() % 60_000);
+    const windowStart = periodStart(60_000);
     const counted = Number(await redis.get(`ccauth:${region}:rl:${t.accountId}:${windowStart}`));
     assert.ok(counted >= 20 && counted <= 21, `Redis counted ${counted}`);
   });
