@@ -486,7 +486,8 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
     const firstPage = await rows.locator('th').allInnerTexts();
     await next.click();
     await page.waitForFunction(() => window.location.hash.includes('cursor='));
-    await page.getByText('Page 2').waitFor();
+    // The pager names the page at once and the rows follow with the fetch: wait for both.
+    await page.getByText('Page 2 · 7 shown').waitFor();
     const secondPage = await rows.locator('th').allInnerTexts();
     assert.equal(secondPage.length, 7);
     assert.equal(
@@ -494,7 +495,7 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
       false,
     );
     await previous.click();
-    await page.getByText('Page 1').waitFor();
+    await page.getByText('Page 1 · 50 shown').waitFor();
     assert.deepEqual(await rows.locator('th').allInnerTexts(), firstPage);
 
     // Debounced search; the URL keeps it; a reload shows the same view.
