@@ -763,7 +763,7 @@ describe('Console (issue 9) in a browser', { skip, timeout: 300_000 }, () => {
     await page.waitForFunction(() => window.location.hash.includes('action=credential.secret_rotated'));
     await table.locator('tr[data-action="credential.secret_rotated"]').first().waitFor();
     // The unfiltered rows stay on screen until the filtered page arrives: wait for it (or time out).
-    await page.waitForFunction(() => [...document.querySelectorAll('tbody tr')].every((tr) => tr.getAttribute('data-action') === 'credential.secret_rotated'));
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr:not([data-action="credential.secret_rotated"])').length === 0);
     assert.equal(await table.locator('tbody tr:not([data-action="credential.secret_rotated"])').count(), 0);
     await page.getByLabel('Action', { exact: true }).selectOption('');
     await page.getByLabel('Credential', { exact: true }).selectOption(first.id);
