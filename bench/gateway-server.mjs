@@ -81,6 +81,7 @@ timings.seedSec = (Date.now() - t2) / 1000;
 // createRegion has registered its plugins but the app is not ready until listen(), so a route
 // can still be added here.
 const fixedAccountId = accounts[0].id;
+const accountIds = new Set(accounts.map((a) => a.id));
 const agentsAvailabilitySchema = {
   querystring: { type: 'object', properties: { skillNames: { type: 'string' } } },
   response: {
@@ -93,7 +94,11 @@ region.app.get(UNGATED_PATH, { schema: agentsAvailabilitySchema }, async (reques
   if (skills.length === 0) return reply.code(400).send({ SkillNames: ['The SkillNames field is required.'] });
   const wanted = skills.map((s) => s.toLowerCase());
   const counts = Object.fromEntries(PRESENCES.map((p) => [p, 0]));
-  for (const user of await region.store.users.listByAccount(fixedAccountId)) {
+  // The account of the token the loader sent with it (x-bench-account names it), so that the twin
+  // reads the same rows as the gated route; without the header, the first account.
+  const named = request.headers['x-bench-account'];
+  const accountId = typeof named === 'string' && accountIds.has(named) ? named : fixedAccountId;
+  for (const user of await region.store.users.listByAccount(accountId)) {
     const has = new Set(user.skills.map((s) => s.toLowerCase()));
     if (wanted.every((s) => has.has(s))) counts[user.presence] = (counts[user.presence] ?? 0) + 1;
   }

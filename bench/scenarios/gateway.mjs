@@ -8,8 +8,9 @@
 //            standing), the account's API limit, the version negotiation, the scope; then the
 //            Agent Availability handler (one store query, counting presences by skills).
 // - ungated: GET /bench/ungated/agents-availability?skillNames=English on the same app, outside
-//            the gateway: the same schemas and handler code, the account fixed (see
-//            bench/gateway-server.mjs). It gets the same request bytes (it ignores the token).
+//            the gateway: the same schemas and handler code, for the account named by the
+//            x-bench-account header, the token's (see bench/gateway-server.mjs). It gets the same
+//            request bytes (it ignores the token).
 //
 // The loader rotates among one token per account (40 accounts by default) so that no account
 // comes near its API limit of 100,000 requests a minute; a 429 would count as an error.
@@ -66,11 +67,13 @@ export async function run(opts) {
     const sanity = await sanityChecks(info);
     log(`  checked: gated and ungated answer 200 with the same body ${sanity.body}; the revoked token gets ${sanity.revokedStatus}; no token gets ${sanity.missingStatus}`);
 
+    // Both routes get the same bytes: the token and its account's id (x-bench-account, which the
+    // ungated twin reads its rows by, so both do the same store work; the gated route ignores it).
     const requestsFor = (route) =>
-      info.tokens.map((token) => ({
+      info.tokens.map((token, i) => ({
         method: 'GET',
         path: route === 'gated' ? info.gatedPath : info.ungatedPath,
-        headers: { authorization: `Bearer ${token}`, accept: ACCEPT },
+        headers: { authorization: `Bearer ${token}`, accept: ACCEPT, 'x-bench-account': info.accountIds[i] },
       }));
     const requests = { gated: requestsFor('gated'), ungated: requestsFor('ungated') };
     const pinned = pinningAvailable();

@@ -12,10 +12,16 @@ export const REVOCATION_MARGIN_MS = 10_000;
 export class RevocationList {
   private readonly revoked = new Map<string, number>();
   private lastPrune = Date.now();
+  /**
+   * Counts the additions: a token accepted at one generation was not revoked then, so a verifier
+   * that sees the same generation again need not look its id up (src/tokens/verify.ts).
+   */
+  generation = 0;
 
   constructor(private readonly marginMs = REVOCATION_MARGIN_MS) {}
 
   add(jti: string, expiresAtMs: number): void {
+    this.generation++;
     if (expiresAtMs + this.marginMs > Date.now()) this.revoked.set(jti, expiresAtMs);
     if (Date.now() - this.lastPrune > 60_000) this.prune();
   }
@@ -23,6 +29,7 @@ export class RevocationList {
   /** Merge the store's list (at start, and after the change feed gave up on an id). */
   addAll(entries: readonly { jti: string; expiresAt: number }[]): void {
     // One clock read for the batch (100,000 ids at start-up).
+    this.generation++;
     const keepAfter = Date.now() - this.marginMs;
     for (const e of entries) if (e.expiresAt > keepAfter) this.revoked.set(e.jti, e.expiresAt);
     if (Date.now() - this.lastPrune > 60_000) this.prune();

@@ -19,6 +19,8 @@ export interface TokenCheck {
   /** The client record the standing was judged on (null when not looked up or not found). */
   client: ClientRecord | null;
   reason: TokenReason;
+  /** When accepted: the claims with the client, as the gateway hands them on. */
+  verified?: VerifiedToken;
 }
 
 export type BearerFailure = 'missing' | 'invalid';
@@ -68,11 +70,27 @@ const isB64url = (s: string) => /^[A-Za-z0-9_-]+$/.test(s);
 const optionalInt = (v: unknown): v is number | undefined => v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
 
 interface Checked {
+  /** The whole token: the cache is keyed by its signature's tail, the entry only answers for this. */
+  token: string;
   claims: TokenClaims;
   /** The key that verified the signature: when it leaves the key set, so does the entry. */
   kid: string;
   key: VerificationKey;
+  /**
+   * The last acceptance, reused while nothing it rested on changed: the same client record
+   * (a change to the credential, its owner or account replaces the record), no revocation since
+   * (the revocation list's generation), and not past `until` (a previous secret's grace end).
+   */
+  accepted?: { client: ClientRecord; revocations: number; until: number; verified: VerifiedToken };
 }
+
+/**
+ * The key of a token in the checked cache: the tail of its signature. A Map hashes the whole key
+ * on every lookup, and a token's header and payload (~600 characters) repeat from token to token;
+ * the entry holds the whole token and answers only for an equal one.
+ */
+const cacheKey = (token: string) => token.slice(-CACHE_KEY_LENGTH);
+const CACHE_KEY_LENGTH = 43;
 
 /**
  * What a token is worth now, with nothing but memory: the signature against the region's own key
@@ -116,10 +134,18 @@ export class TokenVerifier {
     return this.verifyToken(TokenVerifier.extract(authorization));
   }
 
+  /**
+   * The gateway's check without waiting, from memory alone: the token of the header accepted now,
+   * a BearerError thrown, or undefined when the answer needs a signature check (the token's
+   * first use here) or the store (its client is not cached): then `verify`.
+   */
+  verifyNow(authorization: string | undefined): VerifiedToken | undefined {
+    const result = this.checkNow(TokenVerifier.extract(authorization));
+    return result === undefined ? undefined : accepted(result);
+  }
+
   async verifyToken(token: string): Promise<VerifiedToken> {
-    const result = await this.check(token);
-    if (result.reason !== 'ok' || !result.claims || !result.client) throw new BearerError('invalid', result.reason, result.claims);
-    return { ...result.claims, client: result.client };
+    return accepted(this.checkNow(token) ?? (await this.check(token)));
   }
 
   /** Signature and claims only: whether this region issued it and it is within its lifetime. */
@@ -131,13 +157,7 @@ export class TokenVerifier {
 
   /** The full check, as one result. */
   async check(token: string): Promise<TokenCheck> {
-    const now = Math.floor(Date.now() / 1000);
-    let entry = this.checked.get(token);
-    if (entry !== undefined && this.o.keys.verificationKey(entry.kid) !== entry.key) {
-      // The key that verified it left the key set (or was reloaded): verify again.
-      this.checked.delete(token);
-      entry = undefined;
-    }
+    let entry = this.cached(token);
     if (entry === undefined) {
       // A miss costs one signature check on the thread pool; a hit stays synchronous.
       let pending = this.checking.get(token);
@@ -148,13 +168,69 @@ export class TokenVerifier {
       const verified = await pending;
       if ('reason' in verified) return { claims: verified.claims ?? null, client: null, reason: verified.reason };
       entry = verified;
-      this.checked.set(token, entry);
+      this.checked.set(cacheKey(token), entry);
     }
+    const nowMs = Date.now();
+    const early = this.beforeStanding(entry, nowMs);
+    if (early !== undefined) return early;
+    const client = this.o.clients.peek(entry.claims.clientId) ?? (await this.o.clients.get(entry.claims.clientId));
+    return this.judge(entry, client, Date.now());
+  }
+
+  /** The check from memory alone; undefined when it needs the thread pool or the store. */
+  checkNow(token: string): TokenCheck | undefined {
+    const entry = this.cached(token);
+    if (entry === undefined) return undefined;
+    const nowMs = Date.now();
+    const early = this.beforeStanding(entry, nowMs);
+    if (early !== undefined) return early;
+    const client = this.o.clients.peek(entry.claims.clientId);
+    return client === undefined ? undefined : this.judge(entry, client, nowMs);
+  }
+
+  /** The entry of a token whose signature was checked with a key still in the key set. */
+  private cached(token: string): Checked | undefined {
+    const key = cacheKey(token);
+    const entry = this.checked.get(key);
+    if (entry === undefined || entry.token !== token) return undefined;
+    if (this.o.keys.verificationKey(entry.kid) !== entry.key) {
+      // The key that verified it left the key set (or was reloaded): verify again.
+      this.checked.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** Expired or revoked: decided without the client record. */
+  private beforeStanding(entry: Checked, nowMs: number): TokenCheck | undefined {
     const claims = entry.claims;
-    if (claims.expiresAt + this.leeway <= now) return { claims, client: null, reason: 'expired' };
+    if (claims.expiresAt + this.leeway <= Math.floor(nowMs / 1000)) return { claims, client: null, reason: 'expired' };
+    const accepted = entry.accepted;
+    // Nothing was revoked since it was last accepted: the lookup in the (large) list is skipped.
+    if (accepted !== undefined && accepted.revocations === this.o.revocations.generation) return undefined;
     if (this.o.revocations.isRevoked(claims.jti)) return { claims, client: null, reason: 'revoked' };
-    const client = this.o.clients.peek(claims.clientId) ?? (await this.o.clients.get(claims.clientId));
-    return { claims, client, reason: standing(client, claims) };
+    return undefined;
+  }
+
+  /** The token's standing on this client record (SPEC 2 rule 9), remembered when accepted. */
+  private judge(entry: Checked, client: ClientRecord | null, nowMs: number): TokenCheck {
+    const claims = entry.claims;
+    const last = entry.accepted;
+    if (last !== undefined && last.client === client && last.revocations === this.o.revocations.generation && nowMs < last.until) {
+      return { claims, client, reason: 'ok', verified: last.verified };
+    }
+    const reason = standing(client, claims, nowMs);
+    if (reason !== 'ok' || client === null) {
+      entry.accepted = undefined;
+      return { claims, client, reason };
+    }
+    // Accepted through a previous secret: only until its grace ends (the one time-bound rule).
+    const throughPrevious = claims.secretId !== undefined && claims.secretId !== client.secretId;
+    const until = throughPrevious ? (client.previousSecretExpiresAt ?? 0) : Number.POSITIVE_INFINITY;
+    // Shared by the requests that reuse this acceptance: frozen, so that none can change it for the others.
+    const verified: VerifiedToken = Object.freeze({ ...claims, client });
+    entry.accepted = { client, revocations: this.o.revocations.generation, until, verified };
+    return { claims, client, reason, verified };
   }
 
   private async verifySigned(token: string): Promise<Checked | { reason: TokenReason; claims?: TokenClaims }> {
@@ -190,6 +266,7 @@ export class TokenVerifier {
     if (secretId !== undefined && typeof secretId !== 'string') return malformed;
     if (!optionalInt(userEpoch) || !optionalInt(accountEpoch) || !optionalInt(scopeEpoch)) return malformed;
     const verified: Checked = {
+      token,
       kid: header.kid,
       key,
       claims: {
@@ -210,4 +287,10 @@ export class TokenVerifier {
     if (exp + this.leeway <= now) return { reason: 'expired', claims: verified.claims };
     return verified;
   }
+}
+
+/** The token of an accepting check, or the BearerError of a refusing one. */
+function accepted(result: TokenCheck): VerifiedToken {
+  if (result.reason !== 'ok' || !result.claims || !result.client) throw new BearerError('invalid', result.reason, result.claims);
+  return result.verified ?? { ...result.claims, client: result.client };
 }
