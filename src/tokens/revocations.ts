@@ -12,16 +12,12 @@ export const REVOCATION_MARGIN_MS = 10_000;
 export class RevocationList {
   private readonly revoked = new Map<string, number>();
   private lastPrune = Date.now();
-  /**
-   * Counts the additions: a token accepted at one generation was not revoked then, so a verifier
-   * that sees the same generation again need not look its id up (src/tokens/verify.ts).
-   */
-  generation = 0;
+  private additions = 0;
 
   constructor(private readonly marginMs = REVOCATION_MARGIN_MS) {}
 
   add(jti: string, expiresAtMs: number): void {
-    this.generation++;
+    this.additions++;
     if (expiresAtMs + this.marginMs > Date.now()) this.revoked.set(jti, expiresAtMs);
     if (Date.now() - this.lastPrune > 60_000) this.prune();
   }
@@ -29,7 +25,7 @@ export class RevocationList {
   /** Merge the store's list (at start, and after the change feed gave up on an id). */
   addAll(entries: readonly { jti: string; expiresAt: number }[]): void {
     // One clock read for the batch (100,000 ids at start-up).
-    this.generation++;
+    this.additions++;
     const keepAfter = Date.now() - this.marginMs;
     for (const e of entries) if (e.expiresAt > keepAfter) this.revoked.set(e.jti, e.expiresAt);
     if (Date.now() - this.lastPrune > 60_000) this.prune();
@@ -42,6 +38,14 @@ export class RevocationList {
   prune(now = Date.now()): void {
     this.lastPrune = now;
     for (const [jti, exp] of this.revoked) if (exp + this.marginMs <= now) this.revoked.delete(jti);
+  }
+
+  /**
+   * Counts the additions: a token found not revoked at one generation is still not revoked while
+   * the generation is the same, so a verifier need not look its id up again (src/tokens/verify.ts).
+   */
+  get generation(): number {
+    return this.additions;
   }
 
   get size(): number {

@@ -145,7 +145,7 @@ export class TokenVerifier {
   }
 
   async verifyToken(token: string): Promise<VerifiedToken> {
-    return accepted(this.checkNow(token) ?? (await this.check(token)));
+    return accepted(await this.check(token));
   }
 
   /** Signature and claims only: whether this region issued it and it is within its lifetime. */
@@ -170,11 +170,13 @@ export class TokenVerifier {
       entry = verified;
       this.checked.set(cacheKey(token), entry);
     }
-    const nowMs = Date.now();
-    const early = this.beforeStanding(entry, nowMs);
+    // The revocation list as consulted now: one revoked while the client is read below is seen
+    // by the next request, since the acceptance is remembered at this generation, not a later one.
+    const generation = this.o.revocations.generation;
+    const early = this.beforeStanding(entry, Date.now(), generation);
     if (early !== undefined) return early;
     const client = this.o.clients.peek(entry.claims.clientId) ?? (await this.o.clients.get(entry.claims.clientId));
-    return this.judge(entry, client, Date.now());
+    return this.judge(entry, client, Date.now(), generation);
   }
 
   /** The check from memory alone; undefined when it needs the thread pool or the store. */
@@ -182,10 +184,11 @@ export class TokenVerifier {
     const entry = this.cached(token);
     if (entry === undefined) return undefined;
     const nowMs = Date.now();
-    const early = this.beforeStanding(entry, nowMs);
+    const generation = this.o.revocations.generation;
+    const early = this.beforeStanding(entry, nowMs, generation);
     if (early !== undefined) return early;
     const client = this.o.clients.peek(entry.claims.clientId);
-    return client === undefined ? undefined : this.judge(entry, client, nowMs);
+    return client === undefined ? undefined : this.judge(entry, client, nowMs, generation);
   }
 
   /** The entry of a token whose signature was checked with a key still in the key set. */
@@ -201,22 +204,25 @@ export class TokenVerifier {
     return entry;
   }
 
-  /** Expired or revoked: decided without the client record. */
-  private beforeStanding(entry: Checked, nowMs: number): TokenCheck | undefined {
+  /** Expired or revoked (by the list at `generation`): decided without the client record. */
+  private beforeStanding(entry: Checked, nowMs: number, generation: number): TokenCheck | undefined {
     const claims = entry.claims;
     if (claims.expiresAt + this.leeway <= Math.floor(nowMs / 1000)) return { claims, client: null, reason: 'expired' };
     const accepted = entry.accepted;
     // Nothing was revoked since it was last accepted: the lookup in the (large) list is skipped.
-    if (accepted !== undefined && accepted.revocations === this.o.revocations.generation) return undefined;
+    if (accepted !== undefined && accepted.revocations === generation) return undefined;
     if (this.o.revocations.isRevoked(claims.jti)) return { claims, client: null, reason: 'revoked' };
     return undefined;
   }
 
-  /** The token's standing on this client record (SPEC 2 rule 9), remembered when accepted. */
-  private judge(entry: Checked, client: ClientRecord | null, nowMs: number): TokenCheck {
+  /**
+   * The token's standing on this client record (SPEC 2 rule 9), remembered when accepted, with the
+   * revocation list's generation at which the token was found not revoked.
+   */
+  private judge(entry: Checked, client: ClientRecord | null, nowMs: number, generation: number): TokenCheck {
     const claims = entry.claims;
     const last = entry.accepted;
-    if (last !== undefined && last.client === client && last.revocations === this.o.revocations.generation && nowMs < last.until) {
+    if (last !== undefined && last.client === client && last.revocations === generation && nowMs < last.until) {
       return { claims, client, reason: 'ok', verified: last.verified };
     }
     const reason = standing(client, claims, nowMs);
@@ -229,7 +235,7 @@ export class TokenVerifier {
     const until = throughPrevious ? (client.previousSecretExpiresAt ?? 0) : Number.POSITIVE_INFINITY;
     // Shared by the requests that reuse this acceptance: frozen, so that none can change it for the others.
     const verified: VerifiedToken = Object.freeze({ ...claims, client });
-    entry.accepted = { client, revocations: this.o.revocations.generation, until, verified };
+    entry.accepted = { client, revocations: generation, until, verified };
     return { claims, client, reason, verified };
   }
 
